@@ -1,0 +1,55 @@
+# Everything a fresh machine needs: `make test` and `make run` create the virtual environment on first use.
+SHELL := /bin/bash
+PY312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+PORT ?= 3000
+
+.PHONY: venv test lint run invoke openapi build validate bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
+	test -x $(PY) || $(PY312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) -m pytest -q
+
+run: venv
+	PORT=$(PORT) $(PY) -m infra.local_api
+
+# In-process `sam local invoke` without Docker: make invoke FN=GetDefaultsFunction EVENT=infra/events/GetDefaultsFunction.json
+invoke: venv
+	$(PY) -m infra.invoke $(FN) $(EVENT)
+
+openapi: venv
+	$(PY) -m infra.openapi > docs/openapi.json
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PY312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+	touch $@
+
+build: $(SAM_VENV)/.installed
+	PATH="$$(dirname $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+validate: $(SAM_VENV)/.installed
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+bench: venv
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""GET /api/model-configs/{agentAction}: the caller's merged config for one action."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from modelconfig import configs
+from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.catalog import AgentActionName
+from modelconfig.schemas import ConfigData, Ok
+
+app = create_app()
+
+
+@app.get("/api/model-configs/<agentAction>", responses=error_responses(), summary="Get one merged config")
+def get_config(agentAction: Annotated[AgentActionName, Path()]) -> Ok[ConfigData]:
+    return Ok(data=configs.get_config(user_id(app), agentAction))
+
+
+lambda_handler = handler(app)

@@ -1,0 +1,15 @@
+"""GET /api/model-configs/defaults: defaults, agent constraints and the model catalog (no AWS call)."""
+
+from modelconfig import configs
+from modelconfig.api.http import create_app, error_responses, handler
+from modelconfig.schemas import DefaultsData, Ok
+
+app = create_app()
+
+
+@app.get("/api/model-configs/defaults", responses=error_responses(), summary="Defaults, agents and models")
+def get_defaults() -> Ok[DefaultsData]:
+    return Ok(data=configs.defaults_view())
+
+
+lambda_handler = handler(app)

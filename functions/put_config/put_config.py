@@ -1,0 +1,22 @@
+"""PUT /api/model-configs/{agentAction}: replace the caller's override for one action."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from modelconfig import configs
+from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.catalog import AgentActionName
+from modelconfig.schemas import Ok, SavedConfigData, UpdateBody
+
+app = create_app()
+
+
+@app.put("/api/model-configs/<agentAction>", responses=error_responses(403), summary="Save an override")
+def put_config(
+    agentAction: Annotated[AgentActionName, Path()], body: Annotated[UpdateBody, Body()]
+) -> Ok[SavedConfigData]:
+    return Ok(data=configs.update_config(user_id(app), agentAction, body))
+
+
+lambda_handler = handler(app)

@@ -1,0 +1,43 @@
+"""The scheduled reset sweep: resets overrides that can no longer work, or every override of named users."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from modelconfig import sweep
+from modelconfig.api.observability import logger, metrics, traced
+from modelconfig.storage.aws import lambda_
+
+_metrics = metrics()
+
+
+def _continue(context: LambdaContext) -> Any:
+    def invoke_again(run_id: str) -> None:
+        lambda_().invoke(
+            FunctionName=context.invoked_function_arn,
+            InvocationType="Event",
+            Payload=json.dumps({"runId": run_id, "continuation": True}).encode(),
+        )
+
+    return invoke_again
+
+
+@logger.inject_lambda_context(clear_state=True)
+@_metrics.log_metrics
+def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = sweep.parse_request(event, fallback_run_id=context.aws_request_id)
+    result = sweep.sweep(request, time_left_ms=context.get_remaining_time_in_millis, continue_later=_continue(context))
+    # Counts are cumulative over a run's continuations, so they are published once, when the run completes.
+    if result["complete"] and not result.get("duplicate"):
+        _metrics.add_metric(name="OverridesScanned", unit=MetricUnit.Count, value=result["scanned"])
+        _metrics.add_metric(name="OverridesReset", unit=MetricUnit.Count, value=result["reset"])
+        _metrics.add_metric(name="UsersTouched", unit=MetricUnit.Count, value=result["usersTouched"])
+        for reason, count in result["resetByReason"].items():
+            _metrics.add_metric(name=f"Reset_{reason}", unit=MetricUnit.Count, value=count)
+    logger.info("sweep finished" if result["complete"] else "sweep paused", extra=result)
+    return result
+
+
+lambda_handler = traced(_handler)

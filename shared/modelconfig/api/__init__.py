@@ -1,0 +1,1 @@
+"""What turns API Gateway events into domain calls; the functions/ handlers are built from this."""

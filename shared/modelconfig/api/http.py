@@ -1,0 +1,201 @@
+"""The HTTP side of every route function: identity, body limits, the response envelope and error mapping.
+
+A route module does three things: `app = create_app()`, one decorated route that calls one domain function
+and returns `Ok(data=...)`, and `lambda_handler = handler(app)`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from modelconfig.api.observability import logger, traced
+from modelconfig.errors import (
+    AccessDenied,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from modelconfig.schemas import ErrorEnvelope
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_SUBJECT_LENGTH = 256
+JSON = "application/json"
+
+_STATUS: dict[type[DomainError], tuple[HTTPStatus, str]] = {
+    InvalidInput: (HTTPStatus.BAD_REQUEST, "ValidationError"),
+    Unauthenticated: (HTTPStatus.UNAUTHORIZED, "Unauthorized"),
+    AccessDenied: (HTTPStatus.FORBIDDEN, "Forbidden"),
+    NotFound: (HTTPStatus.NOT_FOUND, "NotFound"),
+    PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge"),
+    ServiceUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+}
+_DESCRIPTIONS = {
+    400: "Invalid input: malformed JSON, wrong types, out-of-range values, unknown ids, or a model not allowed",
+    401: "No identity (JWT `sub` claim)",
+    403: "The model's provider is neither platform-enabled nor covered by a key of yours",
+    404: "Nothing to act on",
+    413: "Body over 1 MB",
+    500: "An unexpected fault; the message carries the request id",
+    503: "AWS kept failing after retries; retry shortly",
+}
+
+
+def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI entries for a route's error statuses; 400, 401, 413, 500 and 503 apply to every route."""
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
+        for code in sorted({400, 401, 413, 500, 503, *codes})
+    }
+
+
+def _envelope(name: str, message: str) -> dict[str, Any]:
+    return {"success": False, "error": {"name": name, "message": message}, "message": message}
+
+
+def error_response(status: HTTPStatus, name: str, message: str) -> Response:
+    return Response(status_code=status, content_type=JSON, body=_envelope(name, message))
+
+
+def _raw_error(status: HTTPStatus, name: str, message: str) -> dict[str, Any]:
+    """A payload-2.0 answer for errors raised before the resolver runs."""
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps(_envelope(name, message)),
+        "isBase64Encoded": False,
+    }
+
+
+def _parse_json(body: str | None) -> Any:
+    """json.loads whose every failure is a JSONDecodeError, which the validator answers with a 400: deep nesting
+    raises RecursionError and a 5,000-digit integer raises ValueError in the standard parser."""
+    if not body:
+        raise json.JSONDecodeError("the request body is empty", "", 0)
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("JSON is nested too deeply", "", 0) from None
+    except ValueError as exc:
+        raise json.JSONDecodeError(f"unreadable JSON ({exc.__class__.__name__})", "", 0) from None
+
+
+def _describe(errors: list[Any]) -> str:
+    """One readable line from Powertools/pydantic validation errors: `field: problem; field: problem`."""
+    parts = []
+    for e in errors[:10]:
+        if e.get("type") == "json_invalid":
+            reason = (e.get("ctx") or {}).get("error") if isinstance(e.get("ctx"), dict) else None
+            parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
+            continue
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
+        text = e.get("msg", "invalid")
+        parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts) or "invalid request"
+
+
+def subject(event: dict[str, Any]) -> str | None:
+    """The caller's user id: the `sub` claim the JWT authorizer put in the request context, or None."""
+    ctx = event.get("requestContext")
+    authorizer = ctx.get("authorizer") if isinstance(ctx, dict) else None
+    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUBJECT_LENGTH or not sub.isprintable():
+        return None
+    return sub
+
+
+def _body_too_large(event: dict[str, Any]) -> bool:
+    body = event.get("body")
+    if not isinstance(body, str):
+        return False
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4 > MAX_BODY_BYTES
+    return len(body) > MAX_BODY_BYTES or (not body.isascii() and len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES)
+
+
+def request_id(event: dict[str, Any] | None, context: LambdaContext | None = None) -> str:
+    ctx = (event or {}).get("requestContext") or {}
+    rid = ctx.get("requestId") if isinstance(ctx, dict) else None
+    return str(rid or getattr(context, "aws_request_id", "") or "unknown")
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_parse_json)
+
+    def rid() -> str:
+        return request_id(app.current_event.raw_event, app.lambda_context)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "ValidationError", _describe(list(exc.errors())))
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        status, name = next(v for k, v in _STATUS.items() if isinstance(exc, k))
+        message = exc.message
+        if status is HTTPStatus.SERVICE_UNAVAILABLE:
+            logger.warning("service unavailable", extra={"reason": message, "cause": type(exc.__cause__).__name__})
+            message = f"{message} (request id {rid()})"
+        return error_response(status, name, message)
+
+    @app.exception_handler(Exception)
+    def _internal(exc: Exception) -> Response:
+        # The type and traceback only: messages of third-party exceptions are not ours to vouch for.
+        logger.error(
+            "unhandled error", extra={"error": type(exc).__name__}, exc_info=(type(exc), None, exc.__traceback__)
+        )
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", f"internal error (request id {rid()})")
+
+    @app.not_found
+    def _no_route(_exc: Exception) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "NotFound", "no such route")
+
+    return app
+
+
+def user_id(app: APIGatewayHttpResolver) -> str:
+    return app.context["user_id"]
+
+
+def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point of one route function: identity first (as API Gateway would), then the body
+    limit, then Powertools' routing and validation."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        sub = subject(event)
+        if sub is None:
+            response = _raw_error(
+                HTTPStatus.UNAUTHORIZED, "Unauthorized", "missing or invalid identity (JWT sub claim)"
+            )
+        elif _body_too_large(event):
+            response = _raw_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
+        else:
+            app.append_context(user_id=sub)
+            response = app.resolve(event, context)
+        logger.info(
+            "request",
+            extra={
+                "route": event.get("routeKey"),
+                "status": response.get("statusCode"),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    return traced(lambda_handler)

@@ -1,0 +1,141 @@
+"""The model catalog: providers, models and agent actions, read once per cold start from catalog.json.
+
+Everything here is immutable data plus the two rules that only depend on it: which provider a model
+belongs to, and whether an action's constraint allows a model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+Size = Literal["lite", "regular", "large"]
+DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    byok: bool
+    wire: str | None
+    key_pattern: re.Pattern[str] | None = None
+    key_prefix: str = ""
+    base_url_env: str | None = None
+    default_base_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    id: str
+    name: str
+    size: Size
+    context_size: int
+    provider: str | None
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_name(self) -> str:
+        """The model name a provider expects: the catalog id after its first '/'."""
+        return self.id.split("/", 1)[1] if self.provider else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    name: str
+    reasoning_effort: str | None
+    max_tokens: int | None
+    temperature: float | None
+    fallbackModel: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    allowed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAction:
+    key: str
+    description: str
+    default: Defaults
+    constraint: Constraint | None
+
+    def allows(self, model_id: str) -> bool:
+        return self.constraint is None or model_id in self.constraint.allowed
+
+
+class Catalog:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.providers: dict[str, Provider] = {
+            pid: Provider(
+                id=pid,
+                byok=p["byok"],
+                wire=p["wire"],
+                key_pattern=re.compile(p["keyPattern"], re.DOTALL) if p.get("keyPattern") else None,
+                key_prefix=p.get("keyExample", ""),
+                base_url_env=p.get("baseUrlEnv"),
+                default_base_url=p.get("defaultBaseUrl"),
+            )
+            for pid, p in document["providers"].items()
+        }
+        self.models: dict[str, Model] = {}
+        for m in document["models"]:
+            provider = m["id"].split("/", 1)[0] if "/" in m["id"] else None
+            if provider is not None and provider not in self.providers:
+                raise ValueError(f"model {m['id']} names unknown provider {provider}")
+            self.models[m["id"]] = Model(
+                id=m["id"],
+                name=m["name"],
+                size=m["size"],
+                context_size=m["contextSize"],
+                provider=provider,
+                request=m.get("request", {}),
+            )
+        self.actions: dict[str, AgentAction] = {}
+        for a in document["agents"]:
+            self.actions[a["key"]] = AgentAction(
+                key=a["key"],
+                description=a["description"],
+                default=Defaults(**a["default"]),
+                constraint=self._constraint(a["constraint"]),
+            )
+
+    def _constraint(self, spec: dict[str, Any] | None) -> Constraint | None:
+        if spec is None:
+            return None
+        if spec.get("all"):
+            return Constraint(frozenset(self.models))
+        sizes = set(spec.get("sizes", ()))
+        allowed = {m.id for m in self.models.values() if m.size in sizes} | set(spec.get("models", ()))
+        unknown = allowed - self.models.keys()
+        if unknown:
+            raise ValueError(f"constraint names unknown models {sorted(unknown)}")
+        return Constraint(frozenset(allowed))
+
+    @cached_property
+    def byok_providers(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.providers.values() if p.byok)
+
+    def allowed_models(self, action: AgentAction) -> list[str]:
+        """The action's allowed model ids in catalog order."""
+        return [m for m in self.models if action.allows(m)]
+
+    def models_of(self, provider: str) -> list[str]:
+        return [m.id for m in self.models.values() if m.provider == provider]
+
+
+def _load() -> Catalog:
+    return Catalog(json.loads((Path(__file__).with_name("catalog.json")).read_text(encoding="utf-8")))
+
+
+CATALOG = _load()
+
+# Enums for request validation and the OpenAPI document: built from the data, never listed twice.
+AgentActionName = StrEnum("AgentActionName", {k: k for k in CATALOG.actions})  # type: ignore[misc]
+ByokProvider = StrEnum("ByokProvider", {p: p for p in CATALOG.byok_providers})  # type: ignore[misc]
+ProviderName = StrEnum("ProviderName", {p: p for p in CATALOG.providers})  # type: ignore[misc]

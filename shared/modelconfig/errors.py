@@ -1,0 +1,40 @@
+"""Domain errors. The API layer maps each class to one HTTP status (modelconfig.api.http); nothing here
+knows about HTTP. Messages are shown to users: they never carry a key, a raw upstream body or internals."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a user may see, with a message fit to show them."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but asks for something the rules do not allow."""
+
+
+class AccessDenied(DomainError):
+    """The user may not use what they asked for (no platform access and no key of theirs)."""
+
+
+class NotFound(DomainError):
+    """Nothing to act on."""
+
+
+class Unauthenticated(DomainError):
+    """No usable identity."""
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is over the limit."""
+
+
+class ServiceUnavailable(DomainError):
+    """AWS kept failing after the SDK's retries, or a short lock could not be taken in time."""
+
+
+class Conflict(ServiceUnavailable):
+    """Another change of the same data is under way; retrying shortly succeeds."""

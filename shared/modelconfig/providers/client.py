@@ -1,0 +1,179 @@
+"""One bounded provider call: a single deadline over connect, send, wait and read, at most one retry and
+only when the provider asks for it, no redirects, and every fault turned into a short human message.
+
+The call runs on httpx's AsyncClient under asyncio.timeout, which is a real overall deadline (httpx's own
+timeouts are per phase, so a server that drips bytes could hold a sync call for far longer). The event loop
+and the client are made once per thread, which in Lambda means once per cold start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from modelconfig.providers.wire import UnexpectedResponse, WireRequest
+
+MAX_RESPONSE_BYTES = 256 * 1024
+RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
+USER_AGENT = "model-config-service/1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    text: str | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Local(threading.local):
+    loop: asyncio.AbstractEventLoop | None = None
+    client: httpx.AsyncClient | None = None
+
+
+_local = _Local()
+
+
+def _runtime() -> tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]:
+    if _local.loop is None or _local.client is None or _local.loop.is_closed():
+        _local.loop = asyncio.new_event_loop()
+        _local.client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60),
+        )
+    return _local.loop, _local.client
+
+
+def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
+    loop, client = _runtime()
+    return loop.run_until_complete(_bounded(client, request, provider, timeout_seconds))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+async def _bounded(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> CallResult:
+    try:
+        async with asyncio.timeout(timeout):
+            return await _call_with_retry(client, request, provider, time.monotonic() + timeout)
+    except TimeoutError:
+        return CallResult(None, f"timed out after {_seconds(timeout)}")
+
+
+async def _call_with_retry(
+    client: httpx.AsyncClient, request: WireRequest, provider: str, deadline: float
+) -> CallResult:
+    for attempt in (1, 2):
+        try:
+            status, headers, body = await _send(client, request)
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except (httpx.ConnectError, httpx.UnsupportedProtocol):
+            return CallResult(None, "could not reach provider")
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            return CallResult(None, "provider closed the connection")
+        except _TooLarge:
+            return CallResult(None, "unexpected response from provider (too large)")
+        except httpx.HTTPError:
+            return CallResult(None, "could not reach provider")
+        if 200 <= status < 300:
+            return _read(request, body)
+        wait = _retry_delay(status, headers)
+        if attempt == 1 and wait is not None and time.monotonic() + wait < deadline:
+            await asyncio.sleep(wait)
+            continue
+        return CallResult(None, describe_status(status, headers, body, provider))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send(client: httpx.AsyncClient, request: WireRequest) -> tuple[int, httpx.Headers, bytes]:
+    async with client.stream("POST", request.url, headers=request.headers, json=request.body) as response:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise _TooLarge
+            chunks.append(chunk)
+        return response.status_code, response.headers, b"".join(chunks)
+
+
+def _read(request: WireRequest, body: bytes) -> CallResult:
+    try:
+        text = request.read_text(json.loads(body))
+    except (ValueError, RecursionError, UnexpectedResponse):
+        return CallResult(None, "unexpected response from provider")
+    return CallResult(text, None)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds the provider asks us to wait (retry-after-ms or retry-after in seconds), if it says."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw) * scale
+        except ValueError:
+            continue
+        if math.isfinite(value) and value >= 0:
+            return value
+    return None
+
+
+def _retry_delay(status: int, headers: httpx.Headers) -> float | None:
+    """How long to wait before the one retry, or None when the provider did not ask for one."""
+    if status not in RETRYABLE:
+        return None
+    should = headers.get("x-should-retry", "").lower()
+    if should == "false":
+        return None
+    delay = _retry_after(headers)
+    if delay is not None:
+        return delay
+    return 0.5 if should == "true" else None
+
+
+def _error_reason(body: bytes) -> str:
+    """The machine-readable reason of a Google error body, if any (never shown as-is)."""
+    try:
+        doc: Any = json.loads(body)
+        error = doc.get("error", {}) if isinstance(doc, dict) else {}
+        reasons = [d.get("reason", "") for d in error.get("details", []) if isinstance(d, dict)]
+        return " ".join([*reasons, str(error.get("status", "")), str(error.get("message", ""))])
+    except (ValueError, RecursionError, AttributeError, TypeError):
+        return ""
+
+
+def describe_status(status: int, headers: httpx.Headers, body: bytes, provider: str) -> str:
+    """A short, normalised message for a non-2xx answer. The upstream body is read, never echoed."""
+    if status in (401, 403) or (
+        status == 400 and ("API_KEY_INVALID" in (reason := _error_reason(body)) or "API key not valid" in reason)
+    ):
+        return f"invalid API key for {provider}"
+    if status == 429:
+        wait = _retry_after(headers)
+        return "rate limited by provider" + (f" (retry after {math.ceil(wait)}s)" if wait is not None else "")
+    if status >= 500 or status == 529:
+        return f"provider unavailable (HTTP {status})"
+    if status == 404:
+        return "model not found at provider (HTTP 404)"
+    if 300 <= status < 400:
+        return f"unexpected response from provider (HTTP {status})"
+    return f"provider rejected the request (HTTP {status})"

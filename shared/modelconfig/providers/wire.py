@@ -1,0 +1,124 @@
+"""Each provider's wire format: the request a test sends and how the answer's text is read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from modelconfig.catalog import Model
+
+# A test only needs to show the model answers; each token is the user's money.
+MAX_TEST_TOKENS = 100
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class UnexpectedResponse(Exception):
+    """A 2xx answer without the shape the wire format promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    read_text: Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What of the merged config a test sends."""
+
+    max_tokens: int | None
+    temperature: float | None
+    reasoning_effort: str | None
+
+
+def _cap(max_tokens: int | None) -> int:
+    return min(max_tokens or MAX_TEST_TOKENS, MAX_TEST_TOKENS)
+
+
+def _openai_text(doc: Any) -> str:
+    try:
+        content = doc["choices"][0]["message"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise UnexpectedResponse from exc
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise UnexpectedResponse
+    return content
+
+
+def _anthropic_text(doc: Any) -> str:
+    try:
+        blocks = doc["content"]
+        return "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UnexpectedResponse from exc
+
+
+def _gemini_text(doc: Any) -> str:
+    try:
+        candidates = doc["candidates"]
+        parts = candidates[0].get("content", {}).get("parts", [])
+        return "".join(p.get("text", "") for p in parts if not p.get("thought"))
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise UnexpectedResponse from exc
+
+
+def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+    options = model.request
+    body: dict[str, Any] = {
+        "model": model.api_name,
+        "messages": [{"role": "user", "content": prompt}],
+        options.get("tokenField", "max_tokens"): _cap(s.max_tokens),
+    }
+    if s.temperature is not None and not options.get("fixedTemperature"):
+        body["temperature"] = s.temperature
+    if s.reasoning_effort and options.get("reasoningEffort"):
+        body["reasoning_effort"] = s.reasoning_effort
+    return WireRequest(
+        url=f"{base_url}/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        body=body,
+        read_text=_openai_text,
+    )
+
+
+def anthropic_messages(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+    body: dict[str, Any] = {
+        "model": model.api_name,
+        "max_tokens": _cap(s.max_tokens),
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if s.temperature is not None:
+        body["temperature"] = min(s.temperature, 1.0)  # Anthropic's range is 0-1
+    return WireRequest(
+        url=f"{base_url}/v1/messages",
+        headers={"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+        body=body,
+        read_text=_anthropic_text,
+    )
+
+
+def gemini(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+    generation: dict[str, Any] = {"maxOutputTokens": _cap(s.max_tokens)}
+    if s.temperature is not None:
+        generation["temperature"] = s.temperature
+    if "thinkingBudget" in model.request:
+        generation["thinkingConfig"] = {"thinkingBudget": model.request["thinkingBudget"]}
+    return WireRequest(
+        # The key travels in a header, never in the URL, so it cannot end up in an access log.
+        url=f"{base_url}/v1beta/models/{model.api_name}:generateContent",
+        headers={"x-goog-api-key": key},
+        body={"contents": [{"role": "user", "parts": [{"text": prompt}]}], "generationConfig": generation},
+        read_text=_gemini_text,
+    )
+
+
+BUILDERS: dict[str, Callable[[str, Model, str, str, Settings], WireRequest]] = {
+    "openai-chat": openai_chat,
+    "anthropic-messages": anthropic_messages,
+    "gemini": gemini,
+}

@@ -1,0 +1,247 @@
+"""Request and response shapes of the API (SPEC section 4). Field names are the wire names of the vibesdk
+web client, so some are camelCase and some snake_case by contract."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+from modelconfig.catalog import CATALOG, AgentActionName
+
+MAX_TEST_PROMPT = 4000
+TEMPERATURE_DECIMALS = 6
+
+
+def _known_model(model_id: str) -> str:
+    if model_id not in CATALOG.models:
+        raise PydanticCustomError(
+            "unknown_model", "unknown model id; see GET /api/model-configs/defaults for the catalog"
+        )
+    return model_id
+
+
+def _round_temperature(value: float) -> float:
+    # DynamoDB cannot hold every float (2e-288 underflows its 38-digit range), so store 6 decimal places.
+    # Adding 0.0 turns -0.0 into 0.0.
+    if not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "must be a finite number")
+    return round(value, TEMPERATURE_DECIMALS) + 0.0
+
+
+ModelId = Annotated[
+    str,
+    Field(min_length=1, max_length=100, json_schema_extra={"enum": list(CATALOG.models)}),
+    AfterValidator(_known_model),
+]
+MaxTokens = Annotated[int, Field(strict=True, ge=1, le=200_000)]
+Temperature = Annotated[float, Field(strict=True, ge=0, le=2, allow_inf_nan=False), AfterValidator(_round_temperature)]
+ReasoningEffort = Literal["low", "medium", "high"]
+
+
+class Request(BaseModel):
+    """Request bodies ignore unknown fields (the vibesdk client sends isUserOverride and providerOverride)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Compact(BaseModel):
+    """A response shape whose unset (None) optional fields are left out, as the client's `field?` types expect."""
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+# ---- requests -------------------------------------------------------------------------------------------
+
+
+class UpdateBody(Request):
+    modelName: ModelId
+    maxTokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+    reasoningEffort: ReasoningEffort | None = None
+    fallbackModel: ModelId | None = None
+
+
+class TempConfig(Request):
+    modelName: ModelId | None = None
+    maxTokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+    reasoningEffort: ReasoningEffort | None = None
+    fallbackModel: ModelId | None = None
+
+
+class TestBody(Request):
+    agentActionName: AgentActionName
+    testPrompt: Annotated[str, Field(max_length=MAX_TEST_PROMPT)] | None = None
+    useUserKeys: Annotated[bool, Field(strict=True)] = True
+    tempConfig: TempConfig | None = None
+
+
+class KeyBody(Request):
+    apiKey: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+# ---- responses ------------------------------------------------------------------------------------------
+
+
+class ModelConfig(Compact):
+    name: str
+    reasoning_effort: ReasoningEffort | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    fallbackModel: str | None = None
+
+
+class MergedConfig(ModelConfig):
+    isUserOverride: bool
+    userConfigId: str | None = None
+
+
+class ConfigRow(BaseModel):
+    id: str
+    userId: str
+    agentActionName: str
+    modelName: str
+    maxTokens: int | None
+    temperature: float | None
+    reasoningEffort: ReasoningEffort | None
+    fallbackModel: str | None
+    isActive: bool
+    createdAt: str
+    updatedAt: str
+
+
+class ConstraintInfo(BaseModel):
+    enabled: bool
+    allowedModels: list[str]
+
+
+class AgentInfo(BaseModel):
+    key: str
+    description: str
+    constraint: ConstraintInfo | None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    name: str
+    provider: str | None
+    size: Literal["lite", "regular", "large"]
+    contextSize: int
+
+
+class KeyStatus(Compact):
+    provider: str
+    hasValidKey: bool
+    keyPreview: str | None = None
+    updatedAt: str | None = None
+
+
+class ProviderStatus(Compact):
+    provider: str
+    hasValidKey: bool
+    keyPreview: str | None = None
+
+
+class TestResult(Compact):
+    success: bool
+    responsePreview: Annotated[str, Field(max_length=100)] | None = None
+    error: str | None = None
+    latencyMs: int
+    modelUsed: str
+    keySource: Literal["user", "platform"] | None = None
+
+
+class ConfigsData(BaseModel):
+    configs: dict[str, MergedConfig]
+    defaults: dict[str, ModelConfig]
+    message: str
+
+
+class DefaultsData(BaseModel):
+    defaults: dict[str, ModelConfig]
+    agents: list[AgentInfo]
+    models: list[ModelInfo]
+    message: str
+
+
+class ByokProvidersData(BaseModel):
+    providers: list[ProviderStatus]
+    modelsByProvider: dict[str, list[str]]
+    platformModels: list[str]
+
+
+class ConfigData(BaseModel):
+    config: MergedConfig
+    defaultConfig: ModelConfig
+    message: str
+
+
+class SavedConfigData(BaseModel):
+    config: ConfigRow
+    message: str
+
+
+class MessageData(BaseModel):
+    message: str
+
+
+class TestData(BaseModel):
+    testResult: TestResult
+    message: str
+
+
+class ResetData(BaseModel):
+    resetCount: int
+    message: str
+
+
+class KeysData(BaseModel):
+    providers: list[KeyStatus]
+
+
+class SavedKeyData(BaseModel):
+    provider: str
+    hasValidKey: Literal[True] = True
+    keyPreview: str
+    updatedAt: str
+
+
+T = TypeVar("T")
+
+
+class Ok[T](BaseModel):
+    """The success envelope of every route."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class ErrorBody(BaseModel):
+    name: Literal[
+        "ValidationError",
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "PayloadTooLarge",
+        "InternalError",
+        "ServiceUnavailable",
+    ]
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    success: Literal[False] = False
+    error: ErrorBody
+    message: str

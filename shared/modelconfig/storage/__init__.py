@@ -1,0 +1,1 @@
+"""Storage: the only code that knows table keys, secret names and AWS error codes."""

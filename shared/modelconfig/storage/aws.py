@@ -1,0 +1,95 @@
+"""AWS clients, made once per cold start, and the translation of AWS faults into domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from modelconfig.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+# Standard retry mode backs off with jitter on throttling and 5xx; three attempts keep a request within its
+# Lambda timeout. Short connect/read timeouts make a stuck endpoint a retry, not a hung request.
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=4,
+    tcp_keepalive=True,
+)
+
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalServiceError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "TransactionInProgressException",
+    }
+)
+_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=BOTO_CONFIG)
+
+
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=BOTO_CONFIG)
+
+
+@cache
+def lambda_() -> LambdaClient:
+    return boto3.client("lambda", config=BOTO_CONFIG)
+
+
+def reset_clients() -> None:
+    """Forget this process's clients (tests and the local API switch endpoints)."""
+    for factory in (dynamodb, secretsmanager, lambda_):
+        factory.cache_clear()
+
+
+def error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in TRANSIENT_CODES or status >= 500
+    return isinstance(exc, _NETWORK_ERRORS)
+
+
+@contextmanager
+def unavailable_on_fault(what: str) -> Iterator[None]:
+    """Re-raise AWS faults that outlived the SDK's retries as ServiceUnavailable; anything else propagates."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        if is_transient(exc):
+            raise ServiceUnavailable(f"{what} is unavailable right now; retry shortly") from exc
+        raise

@@ -1,0 +1,167 @@
+"""Shared fixtures: AWS under moto's mock_aws with the template's own table, and an in-process API client
+that routes requests through template.yaml to each function's real handler."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from infra import runtime
+from moto import mock_aws
+
+# No test may reach real AWS or a developer's profile.
+for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+    os.environ.pop(_var, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_SERVICE_NAME="model-config",
+    POWERTOOLS_METRICS_NAMESPACE="ModelConfig",
+    POWERTOOLS_TRACE_DISABLED="true",
+)
+
+from modelconfig.settings import settings  # noqa: E402
+from modelconfig.storage import aws as aws_clients  # noqa: E402
+from modelconfig.storage import secrets  # noqa: E402
+
+PLATFORM_SECRET = "model-config/platform-keys"
+PLATFORM_KEYS = {"google-ai-studio": "AIzaPLATFORM-google-key-000000000"}
+
+
+def reset_caches() -> None:
+    settings.cache_clear()
+    aws_clients.reset_clients()
+    secrets.reset_platform_cache()
+
+
+@dataclass
+class Aws:
+    table: str
+    dynamodb: Any
+    secretsmanager: Any
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def count_calls(self) -> Counter[str]:
+        """Start counting AWS calls (service.Operation) made by the code under test from now on."""
+        self.calls.clear()
+        return self.calls
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=self.table)["Items"]
+
+    def user_secret(self, user_id: str) -> dict[str, str] | None:
+        try:
+            value = self.secretsmanager.get_secret_value(SecretId=secrets.secret_name(user_id))
+        except self.secretsmanager.exceptions.ResourceNotFoundException:
+            return None
+        return json.loads(value["SecretString"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        table = f"configs-{uuid.uuid4().hex[:8]}"
+        monkeypatch.setenv("TABLE_NAME", table)
+        monkeypatch.setenv("USER_SECRET_PREFIX", "model-config/byok/")
+        monkeypatch.setenv("PLATFORM_KEYS_SECRET_ID", PLATFORM_SECRET)
+        monkeypatch.setenv("PLATFORM_MODEL_PROVIDERS", "google-ai-studio")
+        monkeypatch.setenv("MODEL_TEST_TIMEOUT_SECONDS", "2")
+        reset_caches()
+        session = boto3.session.Session()
+        ddb = session.client("dynamodb", region_name="us-east-1")
+        sm = session.client("secretsmanager", region_name="us-east-1")
+        runtime.create_table(ddb, table)
+        sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))
+        env = Aws(table=table, dynamodb=ddb, secretsmanager=sm)
+
+        def record(model: Any, **_: Any) -> None:
+            env.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+        # Clients of the code under test come from boto3's default session; count only theirs.
+        boto3.setup_default_session()
+        boto3.DEFAULT_SESSION.events.register("before-call", record)
+        yield env
+        reset_caches()
+        boto3.DEFAULT_SESSION = None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    raw: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        assert self.body.get("success") is True, self.body
+        return self.body["data"]
+
+    @property
+    def error(self) -> dict[str, Any]:
+        assert self.body.get("success") is False, self.body
+        assert self.body["message"] == self.body["error"]["message"]
+        return self.body["error"]
+
+
+class Api:
+    """Calls the API as API Gateway would: route from template.yaml, v2 event with JWT claims, real handler."""
+
+    def __init__(self, sub: str | None = "user-a") -> None:
+        self.sub = sub
+
+    def as_user(self, sub: str | None) -> Api:
+        return Api(sub)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw_body: str | bytes | None = None,
+        query: dict[str, str] | None = None,
+        claims: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        for route, fn in runtime.routes():  # noqa: B007 - fn is the match, used below
+            params = route.match(method, path)
+            if params is not None:
+                break
+        else:
+            raise AssertionError(f"no route for {method} {path} in template.yaml")
+        if claims is None and self.sub is not None:
+            claims = {"sub": self.sub, "iss": "https://issuer.example", "aud": "web"}
+        payload = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+        event = runtime.http_event(
+            route, path=path, path_parameters=params, claims=claims, body=payload, query=query, headers=headers
+        )
+        raw = runtime.handler(fn)(event, runtime.Context(fn))
+        status, parsed = runtime.parse_response(raw)
+        assert raw["headers"].get("Content-Type", raw["headers"].get("content-type", "")).startswith("application/json")
+        return Reply(status, parsed, raw)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("PUT", path, body, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(aws: Aws) -> Api:
+    return Api("user-a")
