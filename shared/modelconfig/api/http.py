@@ -13,7 +13,8 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from modelconfig.api.observability import logger, traced
@@ -101,6 +102,9 @@ def _describe(errors: list[Any]) -> str:
             parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
             continue
         where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
+        if not where and e.get("type") == "missing":
+            parts.append("a JSON object body is required")
+            continue
         text = e.get("msg", "invalid")
         parts.append(f"{where}: {text}" if where else text)
     return "; ".join(parts) or "invalid request"
@@ -142,6 +146,18 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return error_response(HTTPStatus.BAD_REQUEST, "ValidationError", _describe(list(exc.errors())))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_exc: RequestUnsupportedContentType) -> Response:
+        return error_response(HTTPStatus.BAD_REQUEST, "ValidationError", "the body must be JSON (application/json)")
+
+    @app.exception_handler(ServiceError)
+    def _powertools(exc: ServiceError) -> Response:
+        status = HTTPStatus(exc.status_code)
+        name = {400: "ValidationError", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}.get(
+            status, "InternalError"
+        )
+        return error_response(status, name, str(exc.msg) if status < 500 else f"internal error (request id {rid()})")
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:

@@ -1,0 +1,399 @@
+"""The model-config routes end to end: template route → v2 event → real handler → moto (SPEC sections 2-4, 8)."""
+
+import json
+
+import pytest
+from botocore.stub import Stubber
+
+from modelconfig.catalog import CATALOG
+from modelconfig.storage import aws as aws_clients
+from tests.conftest import Api
+
+PRO = "google-ai-studio/gemini-2.5-pro"
+FLASH = "google-ai-studio/gemini-2.5-flash"
+LITE = "google-ai-studio/gemini-2.5-flash-lite"
+OPUS = "anthropic/claude-opus-4-5"
+
+
+def config_items(aws):
+    return [i for i in aws.items() if i["sk"]["S"].startswith("CONFIG#")]
+
+
+# ---- defaults -----------------------------------------------------------------------------------------
+
+
+def test_defaults_lists_every_action_agent_and_model_without_any_aws_call(api, aws):
+    calls = aws.count_calls()
+    data = api.get("/api/model-configs/defaults").data
+    assert calls == {}
+    assert set(data["defaults"]) == set(CATALOG.actions)
+    assert data["defaults"]["templateSelection"] == {
+        "name": LITE,
+        "max_tokens": 2000,
+        "temperature": 0.6,
+        "fallbackModel": "google-ai-studio/gemini-2.5-flash-lite-latest",
+    }
+    agents = {a["key"]: a for a in data["agents"]}
+    assert agents["blueprint"]["constraint"] is None
+    assert agents["fastCodeFixer"]["constraint"] == {"enabled": True, "allowedModels": ["disabled"]}
+    assert agents["blueprint"]["description"]
+    models = {m["id"]: m for m in data["models"]}
+    assert models["disabled"] == {
+        "id": "disabled",
+        "name": "Disabled",
+        "provider": None,
+        "size": "lite",
+        "contextSize": 0,
+    }
+    assert models[OPUS]["provider"] == "anthropic"
+    assert data["message"]
+
+
+# ---- list and get -------------------------------------------------------------------------------------
+
+
+def test_list_merges_overrides_in_one_query(api, aws):
+    assert api.put("/api/model-configs/blueprint", {"modelName": PRO, "maxTokens": 1000}).status == 200
+    calls = aws.count_calls()
+    data = api.get("/api/model-configs").data
+    assert calls == {"dynamodb.Query": 1}
+    assert set(data["configs"]) == set(CATALOG.actions) == set(data["defaults"])
+    blueprint = data["configs"]["blueprint"]
+    assert blueprint["name"] == PRO
+    assert blueprint["max_tokens"] == 1000
+    assert blueprint["reasoning_effort"] == "high"
+    assert blueprint["isUserOverride"] is True
+    assert blueprint["userConfigId"]
+    assert data["configs"]["deepDebugger"]["isUserOverride"] is False
+
+
+def test_get_one_config_in_one_read(api, aws):
+    calls = aws.count_calls()
+    data = api.get("/api/model-configs/deepDebugger").data
+    assert calls == {"dynamodb.GetItem": 1}
+    assert data["config"]["isUserOverride"] is False
+    assert data["defaultConfig"]["name"] == "google-ai-studio/gemini-3-flash-preview"
+    assert data["config"] == data["defaultConfig"] | {"isUserOverride": False}
+
+
+def test_stored_model_that_left_the_catalog_reads_as_the_default(api, aws):
+    api.put("/api/model-configs/blueprint", {"modelName": PRO, "fallbackModel": FLASH})
+    aws.dynamodb.update_item(
+        TableName=aws.table,
+        Key={"pk": {"S": "USER#user-a"}, "sk": {"S": "CONFIG#blueprint"}},
+        UpdateExpression="SET fallbackModel = :gone",
+        ExpressionAttributeValues={":gone": {"S": "openai/gpt-3-retired"}},
+    )
+    config = api.get("/api/model-configs/blueprint").data["config"]
+    assert config["name"] == PRO
+    assert config["fallbackModel"] == "google-ai-studio/gemini-2.5-pro"
+
+
+# ---- put ----------------------------------------------------------------------------------------------
+
+
+def test_put_returns_the_row_and_keeps_id_and_created_at(api, aws):
+    calls = aws.count_calls()
+    first = api.put(
+        "/api/model-configs/blueprint",
+        {"modelName": PRO, "maxTokens": 1234, "temperature": 0.7, "reasoningEffort": "medium", "fallbackModel": FLASH},
+    ).data["config"]
+    assert calls == {"dynamodb.UpdateItem": 1}  # platform provider: no key-status read
+    assert first["userId"] == "user-a"
+    assert first["agentActionName"] == "blueprint"
+    assert (first["modelName"], first["maxTokens"], first["temperature"]) == (PRO, 1234, 0.7)
+    assert (first["reasoningEffort"], first["fallbackModel"], first["isActive"]) == ("medium", FLASH, True)
+    assert first["createdAt"].endswith("Z") and first["createdAt"] == first["updatedAt"]
+
+    second = api.put("/api/model-configs/blueprint", {"modelName": FLASH}).data["config"]
+    assert second["id"] == first["id"]
+    assert second["createdAt"] == first["createdAt"]
+    assert second["updatedAt"] >= first["updatedAt"]
+    assert (second["maxTokens"], second["temperature"], second["reasoningEffort"], second["fallbackModel"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert len(config_items(aws)) == 1
+
+
+def test_put_ignores_unknown_fields_and_never_stores_them(api, aws):
+    body = {"modelName": PRO, "isUserOverride": False, "providerOverride": "x", "userId": "victim", "evil": 1}
+    row = api.put("/api/model-configs/blueprint", body).data["config"]
+    assert row["userId"] == "user-a"
+    (item,) = config_items(aws)
+    assert {"providerOverride", "isUserOverride", "evil"}.isdisjoint(item)
+    assert item["pk"]["S"] == "USER#user-a"
+
+
+def test_model_not_allowed_for_action_lists_the_allowed_models(api, aws):
+    reply = api.put("/api/model-configs/templateSelection", {"modelName": PRO})
+    assert reply.status == 400
+    assert reply.error["name"] == "ValidationError"
+    assert "not allowed" in reply.error["message"]
+    assert LITE in reply.error["message"]
+    fallback = api.put("/api/model-configs/fastCodeFixer", {"modelName": "disabled", "fallbackModel": PRO})
+    assert fallback.status == 400
+    assert "fallback" in fallback.error["message"] and "not allowed" in fallback.error["message"]
+    assert config_items(aws) == []
+
+
+def test_provider_without_platform_or_user_key_is_403_naming_it(api, aws):
+    calls = aws.count_calls()
+    reply = api.put("/api/model-configs/blueprint", {"modelName": OPUS})
+    assert reply.status == 403
+    assert reply.error["name"] == "Forbidden"
+    assert "anthropic" in reply.error["message"]
+    assert calls == {"dynamodb.Query": 1}  # the key status read, and no write
+    fallback = api.put("/api/model-configs/blueprint", {"modelName": PRO, "fallbackModel": "grok/grok-4-fast"})
+    assert fallback.status == 403 and "grok" in fallback.error["message"]
+    vertex = api.put("/api/model-configs/blueprint", {"modelName": "google-vertex-ai/openai/gpt-oss-120b-maas"})
+    assert vertex.status == 403 and "google-vertex-ai" in vertex.error["message"]
+    assert config_items(aws) == []
+
+
+def test_disabled_needs_no_key(api):
+    assert api.put("/api/model-configs/fastCodeFixer", {"modelName": "disabled"}).status == 200
+
+
+def test_order_of_checks_identity_then_body_then_constraint_then_access(api):
+    assert Api(None).put("/api/model-configs/blueprint", raw_body="{not json").status == 401
+    assert api.put("/api/model-configs/templateSelection", {"modelName": OPUS, "maxTokens": 0}).status == 400
+    constraint = api.put("/api/model-configs/templateSelection", {"modelName": OPUS})
+    assert constraint.status == 400 and "not allowed" in constraint.error["message"]
+    assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
+
+
+def test_platform_providers_default_to_the_keys_in_the_platform_secret(api, aws, monkeypatch):
+    from tests.conftest import reset_caches
+
+    monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
+    reset_caches()
+    assert api.put("/api/model-configs/blueprint", {"modelName": PRO}).status == 200
+    calls = aws.count_calls()
+    assert api.put("/api/model-configs/blueprint", {"modelName": FLASH}).status == 200
+    assert calls == {"dynamodb.UpdateItem": 1}  # the platform secret is cached across warm requests
+    assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
+
+
+# ---- delete and reset-all -----------------------------------------------------------------------------
+
+
+def test_delete_is_one_call_and_404_when_nothing_is_there(api, aws):
+    api.put("/api/model-configs/blueprint", {"modelName": PRO})
+    calls = aws.count_calls()
+    assert api.delete("/api/model-configs/blueprint").data["message"]
+    assert calls == {"dynamodb.DeleteItem": 1}
+    missing = api.delete("/api/model-configs/blueprint")
+    assert missing.status == 404
+    assert missing.error["name"] == "NotFound"
+    assert api.get("/api/model-configs/blueprint").data["config"]["isUserOverride"] is False
+
+
+def test_reset_all_deletes_only_the_callers_overrides(api, aws):
+    other = Api("user-b")
+    for action in ("blueprint", "deepDebugger", "phaseImplementation"):
+        api.put(f"/api/model-configs/{action}", {"modelName": PRO})
+    other.put("/api/model-configs/blueprint", {"modelName": FLASH})
+    calls = aws.count_calls()
+    data = api.post("/api/model-configs/reset-all").data
+    assert data["resetCount"] == 3
+    assert calls == {"dynamodb.Query": 1, "dynamodb.BatchWriteItem": 1}
+    assert api.post("/api/model-configs/reset-all").data["resetCount"] == 0
+    assert other.get("/api/model-configs/blueprint").data["config"]["name"] == FLASH
+
+
+def test_reset_all_retries_unprocessed_items(api, aws):
+    for action in ("blueprint", "deepDebugger"):
+        api.put(f"/api/model-configs/{action}", {"modelName": PRO})
+    client = aws_clients.dynamodb()
+    real = client.batch_write_item
+    attempts = []
+
+    def flaky(**kwargs):
+        attempts.append(kwargs)
+        requests = kwargs["RequestItems"][aws.table]
+        if len(attempts) == 1:  # DynamoDB processes the first item only
+            real(RequestItems={aws.table: requests[:1]})
+            return {"UnprocessedItems": {aws.table: requests[1:]}}
+        return real(**kwargs)
+
+    client.batch_write_item = flaky
+    try:
+        assert api.post("/api/model-configs/reset-all").data["resetCount"] == 2
+    finally:
+        del client.batch_write_item
+    assert len(attempts) == 2
+    assert len(attempts[1]["RequestItems"][aws.table]) == 1
+    assert config_items(aws) == []
+
+
+def test_reset_all_gives_503_when_items_stay_unprocessed(api, aws):
+    api.put("/api/model-configs/blueprint", {"modelName": PRO})
+    client = aws_clients.dynamodb()
+    client.batch_write_item = lambda **kw: {"UnprocessedItems": kw["RequestItems"]}
+    try:
+        reply = api.post("/api/model-configs/reset-all")
+    finally:
+        del client.batch_write_item
+    assert reply.status == 503
+    assert reply.error["name"] == "ServiceUnavailable"
+    assert "request id" in reply.error["message"]
+
+
+# ---- byok-providers -----------------------------------------------------------------------------------
+
+
+def test_byok_providers_without_keys(api, aws):
+    calls = aws.count_calls()
+    data = api.get("/api/model-configs/byok-providers").data
+    assert calls == {"dynamodb.Query": 1}
+    assert data["providers"] == [
+        {"provider": p, "hasValidKey": False} for p in ("openai", "anthropic", "google-ai-studio", "grok")
+    ]
+    assert data["modelsByProvider"] == {}
+    assert data["platformModels"] == CATALOG.models_of("google-ai-studio")
+    assert "disabled" not in data["platformModels"]
+
+
+def test_byok_providers_filtered_by_action(api):
+    data = api.get("/api/model-configs/byok-providers", query={"agentAction": "conversationalResponse"}).data
+    assert PRO not in data["platformModels"]
+    assert FLASH in data["platformModels"] and LITE in data["platformModels"]
+    bad = api.get("/api/model-configs/byok-providers", query={"agentAction": "nope"})
+    assert bad.status == 400
+    assert "blueprint" in bad.error["message"]
+
+
+# ---- identity and isolation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("claims", [{}, {"sub": ""}, {"sub": "   "}, {"sub": 42}, {"sub": "x" * 300}, {"sub": "a\nb"}])
+def test_unusable_identity_is_401_on_every_route(aws, claims):
+    for method, path in [
+        ("GET", "/api/model-configs"),
+        ("GET", "/api/model-configs/defaults"),
+        ("GET", "/api/model-configs/byok-providers"),
+        ("GET", "/api/model-configs/blueprint"),
+        ("PUT", "/api/model-configs/blueprint"),
+        ("DELETE", "/api/model-configs/blueprint"),
+        ("POST", "/api/model-configs/test"),
+        ("POST", "/api/model-configs/reset-all"),
+        ("GET", "/api/byok-keys"),
+        ("PUT", "/api/byok-keys/openai"),
+        ("DELETE", "/api/byok-keys/openai"),
+    ]:
+        reply = Api(None).request(method, path, raw_body="{}", claims=claims)
+        assert reply.status == 401, (method, path)
+        assert reply.error["name"] == "Unauthorized"
+    no_authorizer = Api(None).request("GET", "/api/model-configs")
+    assert no_authorizer.status == 401
+
+
+def test_two_users_never_see_each_others_data(aws):
+    alice, bob = Api("auth0|alice"), Api("auth0|bob")
+    alice.put("/api/model-configs/blueprint", {"modelName": PRO, "maxTokens": 7})
+    assert bob.get("/api/model-configs").data["configs"]["blueprint"]["isUserOverride"] is False
+    assert bob.get("/api/model-configs/blueprint").data["config"]["isUserOverride"] is False
+    assert bob.delete("/api/model-configs/blueprint").status == 404
+    assert bob.post("/api/model-configs/reset-all").data["resetCount"] == 0
+    assert alice.get("/api/model-configs/blueprint").data["config"]["max_tokens"] == 7
+
+
+def test_user_id_comes_only_from_the_token(aws):
+    api = Api("user-a")
+    api.request("PUT", "/api/model-configs/blueprint", {"modelName": PRO}, query={"userId": "user-b"})
+    assert Api("user-b").get("/api/model-configs/blueprint").data["config"]["isUserOverride"] is False
+
+
+# ---- bad input ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("{not json", "malformed JSON"),
+        ("", "JSON object body is required"),
+        ("[1, 2]", ""),
+        ('"a string"', ""),
+        ("null", ""),
+        ("[" * 50_000 + "]" * 50_000, "malformed JSON"),
+        ('{"modelName": "' + PRO + '", "temperature": NaN}', "temperature"),
+        ('{"modelName": "' + PRO + '", "temperature": Infinity}', "temperature"),
+        ('{"modelName": "' + PRO + '", "maxTokens": ' + "9" * 5000 + "}", "malformed JSON"),
+        ('{"modelName": "' + PRO + '", "temperature": 1e400}', "temperature"),
+        ('{"modelName": "' + PRO + '", "maxTokens": 1e3}', "maxTokens"),
+        ('{"modelName": "openai/gpt-4o"}', "unknown model id"),
+        ('{"modelName": "' + PRO + '", "fallbackModel": "nope"}', "fallbackModel"),
+        ('{"modelName": "' + PRO + '", "reasoningEffort": "max"}', "reasoningEffort"),
+    ],
+)
+def test_bad_bodies_are_400_and_write_nothing(api, aws, raw, fragment):
+    reply = api.put("/api/model-configs/blueprint", raw_body=raw)
+    assert reply.status == 400, reply.body
+    assert reply.error["name"] == "ValidationError"
+    assert fragment in reply.error["message"]
+    assert config_items(aws) == []
+
+
+def test_unstorable_temperature_is_normalised(api, aws):
+    row = api.put("/api/model-configs/blueprint", raw_body='{"modelName": "' + PRO + '", "temperature": 2e-288}')
+    assert row.status == 200
+    assert row.data["config"]["temperature"] == 0.0
+    assert api.get("/api/model-configs/blueprint").data["config"]["temperature"] == 0.0
+
+
+def test_body_over_one_megabyte_is_413(api, aws):
+    huge = json.dumps({"modelName": PRO, "pad": "x" * (1024 * 1024)})
+    reply = api.put("/api/model-configs/blueprint", raw_body=huge)
+    assert reply.status == 413
+    assert reply.error["name"] == "PayloadTooLarge"
+    encoded = api.put("/api/model-configs/blueprint", raw_body=huge.encode())
+    assert encoded.status == 413
+    assert config_items(aws) == []
+
+
+def test_base64_body_is_read(api):
+    body = json.dumps({"modelName": PRO}).encode()
+    assert api.put("/api/model-configs/blueprint", raw_body=body).status == 200
+
+
+@pytest.mark.parametrize(
+    "action", ["x" * 5000, "blueprint%2F..%2Fother", "bluepr%C3%AFnt", "Blueprint", "blueprint ", "défaut", "__proto__"]
+)
+def test_odd_agent_actions_are_400_on_every_action_route(api, aws, action):
+    for method in ("GET", "PUT", "DELETE"):
+        reply = api.request(method, f"/api/model-configs/{action}", {"modelName": PRO})
+        assert reply.status == 400, (method, reply.body)
+        assert "blueprint" in reply.error["message"]  # lists the valid actions
+    assert config_items(aws) == []
+
+
+def test_unsupported_content_type_is_a_4xx(api):
+    reply = api.put("/api/model-configs/blueprint", raw_body="modelName=x", headers={"content-type": "text/plain"})
+    assert reply.status == 400
+    assert reply.error["message"] == "the body must be JSON (application/json)"
+
+
+# ---- faults -------------------------------------------------------------------------------------------
+
+
+def test_persistent_throttling_is_503_with_the_request_id(api):
+    with Stubber(aws_clients.dynamodb()) as stub:
+        stub.add_client_error("query", "ProvisionedThroughputExceededException", http_status_code=400)
+        reply = api.get("/api/model-configs")
+    assert reply.status == 503
+    assert reply.error["name"] == "ServiceUnavailable"
+    assert "request id" in reply.error["message"]
+    assert "Provisioned" not in reply.error["message"]
+
+
+def test_unexpected_fault_is_a_500_envelope_without_internals(api):
+    with Stubber(aws_clients.dynamodb()) as stub:
+        stub.add_client_error("get_item", "ValidationException", "secret internals", http_status_code=400)
+        reply = api.get("/api/model-configs/blueprint")
+    assert reply.status == 500
+    assert reply.error["name"] == "InternalError"
+    assert "internals" not in json.dumps(reply.body)
+    assert "request id" in reply.error["message"]

@@ -1,0 +1,89 @@
+"""Merging an override with the action's default (SPEC section 4, MergedConfig)."""
+
+from modelconfig.catalog import CATALOG
+from modelconfig.configs import merge, overlay
+from modelconfig.schemas import ConfigRow, TempConfig
+
+BLUEPRINT = CATALOG.actions["blueprint"]
+TEMPLATE_SELECTION = CATALOG.actions["templateSelection"]
+
+
+def row(**fields):
+    base = dict(
+        id="cfg-1",
+        userId="u",
+        agentActionName="blueprint",
+        modelName="openai/gpt-5",
+        maxTokens=None,
+        temperature=None,
+        reasoningEffort=None,
+        fallbackModel=None,
+        isActive=True,
+        createdAt="2026-01-01T00:00:00.000Z",
+        updatedAt="2026-01-01T00:00:00.000Z",
+    )
+    return ConfigRow(**(base | fields))
+
+
+def test_no_override_is_the_default():
+    merged = merge(BLUEPRINT, None)
+    assert merged.isUserOverride is False
+    assert merged.userConfigId is None
+    assert merged.name == "google-ai-studio/gemini-3-flash-preview"
+    assert (merged.reasoning_effort, merged.max_tokens, merged.temperature) == ("high", 64000, 1)
+
+
+def test_null_fields_come_from_the_default():
+    merged = merge(BLUEPRINT, row(maxTokens=500))
+    assert merged.isUserOverride is True
+    assert merged.userConfigId == "cfg-1"
+    assert merged.name == "openai/gpt-5"
+    assert merged.max_tokens == 500
+    assert merged.reasoning_effort == "high"
+    assert merged.temperature == 1
+    assert merged.fallbackModel == "google-ai-studio/gemini-2.5-pro"
+
+
+def test_zero_temperature_is_kept_not_replaced():
+    assert merge(BLUEPRINT, row(temperature=0.0)).temperature == 0.0
+
+
+def test_retired_primary_falls_back_to_the_whole_default():
+    merged = merge(BLUEPRINT, row(modelName="openai/gpt-4-retired", maxTokens=5))
+    assert merged.isUserOverride is False
+    assert merged.name == BLUEPRINT.default.name
+    assert merged.max_tokens == 64000
+
+
+def test_primary_violating_constraint_falls_back_to_the_whole_default():
+    merged = merge(TEMPLATE_SELECTION, row(agentActionName="templateSelection", modelName="openai/gpt-5"))
+    assert merged.isUserOverride is False
+    assert merged.name == "google-ai-studio/gemini-2.5-flash-lite"
+
+
+def test_bad_fallback_falls_back_to_the_default_fallback():
+    retired = merge(BLUEPRINT, row(fallbackModel="openai/gpt-4-retired"))
+    assert retired.isUserOverride is True
+    assert retired.fallbackModel == "google-ai-studio/gemini-2.5-pro"
+    not_allowed = merge(
+        TEMPLATE_SELECTION,
+        row(agentActionName="templateSelection", modelName="openai/gpt-5-mini", fallbackModel="openai/gpt-5"),
+    )
+    assert not_allowed.name == "openai/gpt-5-mini"
+    assert not_allowed.fallbackModel == "google-ai-studio/gemini-2.5-flash-lite-latest"
+
+
+def test_default_without_reasoning_leaves_the_field_out_of_the_wire_shape():
+    dumped = merge(TEMPLATE_SELECTION, None).model_dump(mode="json")
+    assert "reasoning_effort" not in dumped
+    assert "userConfigId" not in dumped
+    assert dumped["isUserOverride"] is False
+
+
+def test_overlay_lays_only_non_null_fields_over():
+    merged = merge(BLUEPRINT, row(maxTokens=500))
+    tested = overlay(merged, TempConfig(modelName="anthropic/claude-haiku-4-5", temperature=0.5))
+    assert tested.name == "anthropic/claude-haiku-4-5"
+    assert tested.temperature == 0.5
+    assert tested.max_tokens == 500
+    assert overlay(merged, None) is merged
