@@ -1,0 +1,273 @@
+"""BYOK key routes and their consistency with Secrets Manager (SPEC sections 4, 5, 8; issue 3)."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from modelconfig import keys
+from modelconfig.errors import ServiceUnavailable
+from modelconfig.storage import secrets, table
+from tests.conftest import Api
+
+OPENAI_KEY = "sk-openai-0123456789abcdef"
+ANTHROPIC_KEY = "sk-ant-api03-0123456789abcdefghij"
+GROK_KEY = "xai-0123456789abcdefgh"
+OPUS = "anthropic/claude-opus-4-5"
+
+
+def status_items(aws, user="user-a"):
+    return {
+        i["sk"]["S"].removeprefix("BYOK#"): i
+        for i in aws.items()
+        if i["pk"]["S"] == f"USER#{user}" and i["sk"]["S"].startswith("BYOK#")
+    }
+
+
+def lock_item(aws, user="user-a"):
+    return [i for i in aws.items() if i["pk"]["S"] == f"USER#{user}" and i["sk"]["S"] == "BYOKLOCK"]
+
+
+def test_put_key_stores_secret_and_status_and_returns_only_a_preview(api, aws):
+    calls = aws.count_calls()
+    reply = api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    data = reply.data
+    assert data == {
+        "provider": "anthropic",
+        "hasValidKey": True,
+        "keyPreview": keys.preview(ANTHROPIC_KEY),
+        "updatedAt": data["updatedAt"],
+    }
+    assert ANTHROPIC_KEY not in str(reply.raw)
+    assert calls == {
+        "dynamodb.PutItem": 1,  # the lease
+        "secretsmanager.GetSecretValue": 1,
+        "secretsmanager.CreateSecret": 1,
+        "dynamodb.TransactWriteItems": 1,  # status + lease release
+    }
+    assert aws.user_secret("user-a") == {"anthropic": ANTHROPIC_KEY}
+    stored = status_items(aws)["anthropic"]
+    assert stored["keyPreview"]["S"] == keys.preview(ANTHROPIC_KEY)
+    assert ANTHROPIC_KEY not in str(aws.items())  # never in DynamoDB
+    assert lock_item(aws) == []
+    tags = aws.secretsmanager.describe_secret(SecretId=secrets.secret_name("user-a"))["Tags"]
+    assert {"Key": "model-config:user", "Value": "user-a"} in tags
+
+
+def test_second_key_updates_the_same_secret(api, aws):
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    calls = aws.count_calls()
+    api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
+    assert calls["secretsmanager.PutSecretValue"] == 1 and "secretsmanager.CreateSecret" not in calls
+    assert aws.user_secret("user-a") == {"anthropic": ANTHROPIC_KEY, "grok": GROK_KEY}
+
+
+def test_list_keys_reads_only_dynamodb(api, aws):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    calls = aws.count_calls()
+    data = api.get("/api/byok-keys").data
+    assert calls == {"dynamodb.Query": 1}
+    by_provider = {p["provider"]: p for p in data["providers"]}
+    assert list(by_provider) == ["openai", "anthropic", "google-ai-studio", "grok"]
+    assert by_provider["openai"]["hasValidKey"] is True
+    assert by_provider["openai"]["keyPreview"] == keys.preview(OPENAI_KEY)
+    assert by_provider["openai"]["updatedAt"]
+    assert by_provider["grok"] == {"provider": "grok", "hasValidKey": False}
+
+
+def test_delete_key_and_last_key_deletes_the_secret(api, aws):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
+    assert api.delete("/api/byok-keys/openai").data["message"]
+    assert aws.user_secret("user-a") == {"grok": GROK_KEY}
+    assert set(status_items(aws)) == {"grok"}
+    calls = aws.count_calls()
+    api.delete("/api/byok-keys/grok")
+    assert calls["secretsmanager.DeleteSecret"] == 1
+    assert aws.user_secret("user-a") is None
+    assert status_items(aws) == {} and lock_item(aws) == []
+    missing = api.delete("/api/byok-keys/grok")
+    assert missing.status == 404 and missing.error["name"] == "NotFound"
+    assert lock_item(aws) == []
+    again = api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})  # the name is free again after a force delete
+    assert again.status == 200 and aws.user_secret("user-a") == {"grok": GROK_KEY}
+
+
+@pytest.mark.parametrize(
+    ("provider", "key"),
+    [
+        ("openai", "sk-short"),
+        ("openai", "pk-0123456789abc"),
+        ("anthropic", "sk-0123456789abc"),
+        ("google-ai-studio", "AIza-too-short"),
+        ("grok", "xai-"),
+        ("openai", "sk-" + "x" * 510),
+        ("openai", "sk-0123456789 0123"),
+        ("openai", 12345678901234),
+        ("openai", None),
+    ],
+)
+def test_bad_keys_are_400_and_store_nothing(api, aws, provider, key):
+    reply = api.put(f"/api/byok-keys/{provider}", {"apiKey": key})
+    assert reply.status == 400
+    assert reply.error["name"] == "ValidationError"
+    if isinstance(key, str) and len(key) > 4:
+        assert key not in str(reply.raw)
+    assert aws.user_secret("user-a") is None and status_items(aws) == {}
+
+
+@pytest.mark.parametrize("provider", ["google-vertex-ai", "mistral", "OPENAI", "openai%2F..", "x" * 300])
+def test_unknown_or_platform_only_provider_is_400_on_every_key_route(api, provider):
+    assert api.put(f"/api/byok-keys/{provider}", {"apiKey": OPENAI_KEY}).status == 400
+    assert api.delete(f"/api/byok-keys/{provider}").status == 400
+
+
+def test_stored_key_unlocks_the_providers_models(api, aws):
+    assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    calls = aws.count_calls()
+    assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 200
+    assert calls == {"dynamodb.Query": 1, "dynamodb.UpdateItem": 1}
+    data = api.get("/api/model-configs/byok-providers").data
+    anthropic = next(p for p in data["providers"] if p["provider"] == "anthropic")
+    assert anthropic == {"provider": "anthropic", "hasValidKey": True, "keyPreview": keys.preview(ANTHROPIC_KEY)}
+    assert data["modelsByProvider"] == {
+        "anthropic": [
+            "anthropic/claude-3-7-sonnet-20250219",
+            "anthropic/claude-sonnet-4-20250514",
+            "anthropic/claude-sonnet-4-5",
+            "anthropic/claude-opus-4-5",
+            "anthropic/claude-haiku-4-5",
+        ]
+    }
+    chat = api.get("/api/model-configs/byok-providers", query={"agentAction": "conversationalResponse"}).data
+    assert chat["modelsByProvider"] == {"anthropic": ["anthropic/claude-haiku-4-5"]}
+
+
+def test_users_have_separate_secrets_and_never_see_each_others_keys(aws):
+    alice, bob = Api("auth0|alice"), Api("auth0|bob")
+    alice.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    assert all(not p["hasValidKey"] for p in bob.get("/api/byok-keys").data["providers"])
+    assert bob.delete("/api/byok-keys/openai").status == 404
+    assert bob.put("/api/model-configs/blueprint", {"modelName": "openai/gpt-5"}).status == 403
+    assert aws.user_secret("auth0|alice") == {"openai": OPENAI_KEY}
+    assert aws.user_secret("auth0|bob") is None
+    assert secrets.secret_name("auth0|alice") == "model-config/byok/auth0=7Calice"
+
+
+def test_concurrent_writes_of_two_providers_keep_both(aws):
+    api = Api("user-a")
+    results: dict[str, int] = {}
+    barrier = threading.Barrier(2)
+
+    def write(provider, key):
+        barrier.wait()
+        results[provider] = api.put(f"/api/byok-keys/{provider}", {"apiKey": key}).status
+
+    threads = [
+        threading.Thread(target=write, args=("anthropic", ANTHROPIC_KEY)),
+        threading.Thread(target=write, args=("grok", GROK_KEY)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {"anthropic": 200, "grok": 200}
+    assert aws.user_secret("user-a") == {"anthropic": ANTHROPIC_KEY, "grok": GROK_KEY}
+    assert set(status_items(aws)) == {"anthropic", "grok"}
+    assert lock_item(aws) == []
+
+
+def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):
+    monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 2.0)
+    table.acquire_key_lock("user-a", "other-writer", lease_seconds=30, wait_seconds=0)
+    threading.Timer(0.3, table.release_key_lock, args=("user-a", "other-writer")).start()
+    started = time.monotonic()
+    assert api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY}).status == 200
+    assert time.monotonic() - started >= 0.25
+
+
+def test_a_lease_held_too_long_is_a_503_not_a_lost_write(api, aws, monkeypatch):
+    monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 0.2)
+    table.acquire_key_lock("user-a", "stuck-writer", lease_seconds=30, wait_seconds=0)
+    reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    assert reply.status == 503 and "in progress" in reply.error["message"]
+    assert aws.user_secret("user-a") is None
+
+
+def test_failure_between_secret_write_and_status_write_restores_the_secret(api, aws, monkeypatch):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+
+    def fail(*_a, **_kw):
+        raise ServiceUnavailable("the key store is unavailable right now; retry shortly")
+
+    monkeypatch.setattr(table, "commit_key_status", fail)
+    reply = api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
+    assert reply.status == 503
+    assert aws.user_secret("user-a") == {"openai": OPENAI_KEY}  # grok's key is not stored without its status
+    assert set(status_items(aws)) == {"openai"}
+    assert lock_item(aws) == []  # released after the restore
+
+
+def test_interrupted_write_is_repaired_by_the_next_write(api, aws, monkeypatch):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    real_commit, real_write = table.commit_key_status, secrets.write_user_keys
+    writes = []
+
+    def fail_commit(*_a, **_kw):
+        raise ServiceUnavailable("down")
+
+    def write_then_fail_restore(user_id, keys_, *, exists):
+        writes.append(dict(keys_))
+        if len(writes) > 1:
+            raise ServiceUnavailable("down")  # the restore fails too
+        real_write(user_id, keys_, exists=exists)
+
+    monkeypatch.setattr(table, "commit_key_status", fail_commit)
+    monkeypatch.setattr(secrets, "write_user_keys", write_then_fail_restore)
+    assert api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY}).status == 503
+    # Now the secret holds grok's key without its status, and the lease is kept to mark the half-done write.
+    assert aws.user_secret("user-a") == {"openai": OPENAI_KEY, "grok": GROK_KEY}
+    assert set(status_items(aws)) == {"openai"} and len(lock_item(aws)) == 1
+    monkeypatch.setattr(table, "commit_key_status", real_commit)
+    monkeypatch.setattr(secrets, "write_user_keys", real_write)
+
+    aws.dynamodb.update_item(  # the lease runs out
+        TableName=aws.table,
+        Key={"pk": {"S": "USER#user-a"}, "sk": {"S": "BYOKLOCK"}},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+    assert api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY}).status == 200
+    assert aws.user_secret("user-a") == {"openai": OPENAI_KEY, "grok": GROK_KEY, "anthropic": ANTHROPIC_KEY}
+    records = status_items(aws)
+    assert set(records) == {"openai", "grok", "anthropic"}
+    assert records["grok"]["keyPreview"]["S"] == keys.preview(GROK_KEY)
+    assert lock_item(aws) == []
+
+
+def test_repair_also_drops_status_whose_key_is_gone(api, aws):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
+    # A delete that removed grok from the secret and died before its status write and lease release.
+    aws.secretsmanager.put_secret_value(
+        SecretId=secrets.secret_name("user-a"), SecretString=json.dumps({"openai": OPENAI_KEY})
+    )
+    table.acquire_key_lock("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
+    assert api.delete("/api/byok-keys/grok").status == 404
+    assert set(status_items(aws)) == {"openai"}
+    assert lock_item(aws) == []
+
+
+def test_secrets_manager_down_is_503(api, aws):
+    from botocore.stub import Stubber
+
+    from modelconfig.storage import aws as aws_clients
+
+    with Stubber(aws_clients.secretsmanager()) as stub:
+        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
+        reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    assert reply.status == 503 and reply.error["name"] == "ServiceUnavailable"
+    assert lock_item(aws) == []
+    assert OPENAI_KEY not in str(reply.raw)
