@@ -13,8 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-from infra import runtime
 from moto import mock_aws
+
+from infra import runtime
 
 # No test may reach real AWS or a developer's profile.
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
