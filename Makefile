@@ -1,6 +1,8 @@
 # Everything a fresh machine needs: `make test` and `make run` create the virtual environment on first use.
 SHELL := /bin/bash
-PY312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+# The first Python 3.12 that runs: pyenv's install (its shim fails unless 3.12 is selected), then the PATH's.
+PY312 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V -r) \
+                          $$(command -v python3.12); do "$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam

@@ -137,32 +137,41 @@ def routes() -> list[tuple[Route, Function]]:
     return sorted(pairs, key=lambda p: -p[0].specificity)
 
 
-_modules: dict[Path, ModuleType] = {}
+def find_route(method: str, path: str) -> tuple[Route, Function, dict[str, str]] | None:
+    """The route API Gateway would pick for `method path`, its function and path parameters."""
+    for route, fn in routes():
+        params = route.match(method, path)
+        if params is not None:
+            return route, fn, params
+    return None
 
 
-def load_module(fn: Function) -> ModuleType:
-    """The function's handler module, imported once per process (a cold start) under a unique name."""
-    source = fn.source
-    if source not in _modules:
-        name = f"lambda_fn_{fn.logical_id}"
-        spec = importlib.util.spec_from_file_location(name, source)
+_modules: dict[tuple[Path, int], ModuleType] = {}
+
+
+def load_module(fn: Function, instance: int = 0) -> ModuleType:
+    """The function's handler module, imported once per process and instance (a cold start each) under a
+    unique name. Separate instances have separate resolvers, as separate Lambda execution environments do."""
+    key = (fn.source, instance)
+    if key not in _modules:
+        name = f"lambda_fn_{fn.logical_id}_{instance}"
+        spec = importlib.util.spec_from_file_location(name, fn.source)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-        _modules[source] = module
-    return _modules[source]
+        _modules[key] = module
+    return _modules[key]
 
 
-def handler(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
-    return getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
+def handler(fn: Function, instance: int = 0) -> Callable[[dict[str, Any], Any], Any]:
+    return getattr(load_module(fn, instance), fn.handler.rsplit(".", 1)[1])
 
 
 def forget_modules() -> None:
     """Drop the imported handlers (the next call is a cold start)."""
-    for fn_source in list(_modules):
-        module = _modules.pop(fn_source)
-        sys.modules.pop(module.__name__, None)
+    for key in list(_modules):
+        sys.modules.pop(_modules.pop(key).__name__, None)
 
 
 class Context:

@@ -133,12 +133,9 @@ class Api:
         claims: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        for route, fn in runtime.routes():  # noqa: B007 - fn is the match, used below
-            params = route.match(method, path)
-            if params is not None:
-                break
-        else:
-            raise AssertionError(f"no route for {method} {path} in template.yaml")
+        found = runtime.find_route(method, path)
+        assert found is not None, f"no route for {method} {path} in template.yaml"
+        route, fn, params = found
         if claims is None and self.sub is not None:
             claims = {"sub": self.sub, "iss": "https://issuer.example", "aud": "web"}
         payload = raw_body if raw_body is not None else (None if body is None else json.dumps(body))

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import MessageData, Ok
 
 app = create_app()
 
 
-@app.delete("/api/model-configs/<agentAction>", responses=error_responses(404), summary="Reset one override")
+@app.delete("/api/model-configs/<agentAction>", responses=route_responses(404), summary="Reset one override")
 def delete_config(agentAction: Annotated[AgentActionName, Path()]) -> Ok[MessageData]:
     return Ok(data=configs.delete_config(user_id(app), agentAction))
 

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from modelconfig import keys
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
 from modelconfig.schemas import MessageData, Ok
 
 app = create_app()
 
 
-@app.delete("/api/byok-keys/<provider>", responses=error_responses(404), summary="Delete a provider key")
+@app.delete("/api/byok-keys/<provider>", responses=route_responses(404), summary="Delete a provider key")
 def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[MessageData]:
     return Ok(data=keys.delete_key(user_id(app), provider))
 

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import ConfigData, Ok
 
 app = create_app()
 
 
-@app.get("/api/model-configs/<agentAction>", responses=error_responses(), summary="Get one merged config")
+@app.get("/api/model-configs/<agentAction>", responses=route_responses(), summary="Get one merged config")
 def get_config(agentAction: Annotated[AgentActionName, Path()]) -> Ok[ConfigData]:
     return Ok(data=configs.get_config(user_id(app), agentAction))
 

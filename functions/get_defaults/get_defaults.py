@@ -1,13 +1,13 @@
 """GET /api/model-configs/defaults: defaults, agent constraints and the model catalog (no AWS call)."""
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler
+from modelconfig.api.http import create_app, handler, route_responses
 from modelconfig.schemas import DefaultsData, Ok
 
 app = create_app()
 
 
-@app.get("/api/model-configs/defaults", responses=error_responses(), summary="Defaults, agents and models")
+@app.get("/api/model-configs/defaults", responses=route_responses(), summary="Defaults, agents and models")
 def get_defaults() -> Ok[DefaultsData]:
     return Ok(data=configs.defaults_view())
 

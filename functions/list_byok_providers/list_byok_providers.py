@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import ByokProvidersData, Ok
 
 app = create_app()
 
 
-@app.get("/api/model-configs/byok-providers", responses=error_responses(), summary="BYOK providers and models")
+@app.get("/api/model-configs/byok-providers", responses=route_responses(), summary="BYOK providers and models")
 def list_byok_providers(agentAction: Annotated[AgentActionName | None, Query()] = None) -> Ok[ByokProvidersData]:
     return Ok(data=configs.byok_providers(user_id(app), agentAction))
 

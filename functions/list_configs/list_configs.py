@@ -1,13 +1,13 @@
 """GET /api/model-configs: the caller's merged config for every agent action."""
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.schemas import ConfigsData, Ok
 
 app = create_app()
 
 
-@app.get("/api/model-configs", responses=error_responses(), summary="List merged configs and defaults")
+@app.get("/api/model-configs", responses=route_responses(), summary="List merged configs and defaults")
 def list_configs() -> Ok[ConfigsData]:
     return Ok(data=configs.list_configs(user_id(app)))
 

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import Ok, SavedConfigData, UpdateBody
 
 app = create_app()
 
 
-@app.put("/api/model-configs/<agentAction>", responses=error_responses(403), summary="Save an override")
+@app.put("/api/model-configs/<agentAction>", responses=route_responses(403), summary="Save an override")
 def put_config(
     agentAction: Annotated[AgentActionName, Path()], body: Annotated[UpdateBody, Body()]
 ) -> Ok[SavedConfigData]:

@@ -5,14 +5,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from modelconfig import keys
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
 from modelconfig.schemas import KeyBody, Ok, SavedKeyData
 
 app = create_app()
 
 
-@app.put("/api/byok-keys/<provider>", responses=error_responses(), summary="Store a provider key")
+@app.put("/api/byok-keys/<provider>", responses=route_responses(), summary="Store a provider key")
 def put_key(provider: Annotated[ByokProvider, Path()], body: Annotated[KeyBody, Body()]) -> Ok[SavedKeyData]:
     return Ok(data=keys.put_key(user_id(app), provider, body.apiKey))
 

@@ -1,13 +1,13 @@
 """POST /api/model-configs/reset-all: drop every override of the caller."""
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.schemas import Ok, ResetData
 
 app = create_app()
 
 
-@app.post("/api/model-configs/reset-all", responses=error_responses(), summary="Reset every override")
+@app.post("/api/model-configs/reset-all", responses=route_responses(), summary="Reset every override")
 def reset_all() -> Ok[ResetData]:
     return Ok(data=configs.reset_all(user_id(app)))
 

@@ -5,13 +5,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from modelconfig import modeltest
-from modelconfig.api.http import create_app, error_responses, handler, user_id
+from modelconfig.api.http import create_app, handler, route_responses, user_id
 from modelconfig.schemas import Ok, TestBody, TestData
 
 app = create_app()
 
 
-@app.post("/api/model-configs/test", responses=error_responses(), summary="Test a config with a real call")
+@app.post("/api/model-configs/test", responses=route_responses(), summary="Test a config with a real call")
 def test_config(body: Annotated[TestBody, Body()]) -> Ok[TestData]:
     return Ok(data=modeltest.run_test(user_id(app), body))
 

@@ -52,12 +52,14 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI entries for a route's error statuses; 400, 401, 413, 500 and 503 apply to every route."""
-    return {
+def route_responses(*codes: int) -> dict[int, dict[str, Any]]:
+    """A route's OpenAPI responses: 200 with the return annotation's schema, the error statuses every route
+    has (400, 401, 413, 500, 503), and `codes`."""
+    errors = {
         code: {"description": _DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
         for code in sorted({400, 401, 413, 500, 503, *codes})
     }
+    return {200: {"description": "Success"}, **errors}
 
 
 def _envelope(name: str, message: str) -> dict[str, Any]:

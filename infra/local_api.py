@@ -1,0 +1,287 @@
+"""`make run`: every route of template.yaml on http://127.0.0.1:$PORT (default 3000), each request turned into
+an API Gateway HTTP API v2 event and handled in-process by the route's own function, with AWS embedded.
+
+Identity is the `sub` claim of the `Authorization: Bearer <JWT>` payload, decoded WITHOUT checking the
+signature: a local stand-in for API Gateway's JWT authorizer, never to be exposed beyond this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from infra import runtime
+from infra.local_aws import LocalAws
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce 1 MB
+SWAGGER_ASSETS = {
+    "/swagger/swagger-ui.css": ("swagger-ui.min.css", "text/css"),
+    "/swagger/swagger-ui-bundle.js": ("swagger-ui-bundle.min.js", "application/javascript"),
+}
+SWAGGER_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Model config service API</title>
+<link rel="stylesheet" href="/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/swagger/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
+</body></html>
+"""
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def claims_from(authorization: str | None) -> dict[str, Any] | None:
+    """The JWT payload of a Bearer token, unverified; None when missing or unreadable."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    parts = authorization[7:].strip().split(".")
+    if len(parts) < 2:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def sample_token(sub: str) -> str:
+    """An unsigned JWT for local use (alg none): header.payload.empty-signature."""
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': sub})}."
+
+
+def _envelope(name: str, message: str) -> bytes:
+    return json.dumps({"success": False, "error": {"name": name, "message": message}, "message": message}).encode()
+
+
+class InstancePool:
+    """Lambda runs one event per execution environment at a time; so does this. A busy function gets another
+    instance (its own import of the handler module), as Lambda scales out."""
+
+    def __init__(self, fn: runtime.Function) -> None:
+        self.fn = fn
+        self._idle: list[Handler] = []
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._lock:
+            if self._idle:
+                handler = self._idle.pop()
+            else:
+                instance, self._count = self._count, self._count + 1
+                handler = None
+        if handler is None:
+            handler = runtime.handler(self.fn, instance)
+        try:
+            return handler(event, runtime.Context(self.fn))
+        finally:
+            with self._lock:
+                self._idle.append(handler)
+
+
+class LocalApi(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], *, log: Callable[[str], None] | None = None) -> None:
+        super().__init__(address, _RequestHandler)
+        self.pools = {fn.logical_id: InstancePool(fn) for fn in runtime.functions() if fn.routes}
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._openapi: bytes | None = None
+
+    @property
+    def openapi(self) -> bytes:
+        if self._openapi is None:
+            from infra import openapi
+
+            self._openapi = openapi.text().encode()
+        return self._openapi
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApi
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Without TCP_NODELAY a keep-alive answer waits ~40 ms on delayed ACKs.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        started = time.perf_counter()
+        self._send(204, b"", {})
+        self._log(started, 204)
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        status = self._handle()
+        self._log(started, status)
+
+    def _log(self, started: float, status: int) -> None:
+        ms = (time.perf_counter() - started) * 1000
+        self.server.log(f"{self.command} {urlsplit(self.path).path} {status} {ms:.1f}ms")
+
+    def _handle(self) -> int:
+        url = urlsplit(self.path)
+        path = url.path
+        if (self.command == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")) or path in SWAGGER_ASSETS:
+            return self._docs(path)
+        found = runtime.find_route(self.command, path)
+        if found is None:
+            self._drain()
+            return self._send(404, _envelope("NotFound", "no such route"), {})
+        route, fn, params = found
+        pool = self.server.pools[fn.logical_id]
+        claims = claims_from(self.headers.get("authorization"))
+        if claims is None:
+            self._drain()
+            return self._send(401, _envelope("Unauthorized", "missing or unreadable bearer token"), {})
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            return self._send(413, _envelope("PayloadTooLarge", "request body is over the API's limit"), {})
+        raw = self.rfile.read(length) if length else None
+        try:
+            body: str | bytes | None = raw.decode("utf-8") if raw is not None else None
+        except UnicodeDecodeError:
+            body = raw  # sent base64-encoded, as API Gateway does for binary bodies
+        query: dict[str, str] = {}
+        for k, v in parse_qsl(url.query, keep_blank_values=True):
+            query[k] = f"{query[k]},{v}" if k in query else v  # API Gateway v2 joins repeated keys with commas
+        event = runtime.http_event(
+            route,
+            path=path,
+            path_parameters=params,
+            claims=claims,
+            body=body,
+            query=query or None,
+            raw_query=url.query,
+            headers={k: v for k, v in self.headers.items()},
+        )
+        try:
+            response = pool.invoke(event)
+        except Exception as exc:  # what API Gateway answers when a function fails
+            self.server.log(f"function {pool.fn.logical_id} failed: {type(exc).__name__}")
+            return self._send(500, _envelope("InternalError", "the function failed"), {})
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        return self._send(int(response.get("statusCode", 200)), data, response.get("headers") or {})
+
+    def _docs(self, path: str) -> int:
+        if path == "/openapi.json":
+            return self._send(200, self.server.openapi, {})
+        if path in ("/swagger", "/swagger/"):
+            return self._send(200, SWAGGER_HTML.encode(), {"content-type": "text/html; charset=utf-8"})
+        name, kind = SWAGGER_ASSETS[path]
+        asset = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui").joinpath(name)
+        return self._send(200, asset.read_bytes(), {"content-type": kind, "cache-control": "max-age=3600"})
+
+    def _drain(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if 0 < length <= MAX_REQUEST_BYTES:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> int:
+        self.send_response(status)
+        names = {k.lower() for k in headers}
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if "content-type" not in names:
+            self.send_header("content-type", "application/json")
+        self.send_header("access-control-allow-origin", "*")
+        self.send_header("access-control-allow-headers", "authorization, content-type")
+        self.send_header("access-control-allow-methods", "GET, PUT, POST, DELETE, OPTIONS")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return status
+
+
+def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None = None) -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the server prints one line per request itself
+    started = time.perf_counter()
+    with LocalAws.start(embedded=embedded) as aws:
+        aws.apply_environment(*runtime.functions(aws.refs))
+        server = LocalApi((host, port))
+        bound = server.server_address[1]
+        token = sample_token("local-user")
+        print(
+            f"""
+Model config service, local API  http://{host}:{bound}   (started in {time.perf_counter() - started:.2f}s)
+  AWS        {"embedded moto server at " + str(aws.endpoint) if aws.embedded else aws.endpoint or "real AWS"}
+  table      {aws.refs["ConfigTable"]}
+  platform   {", ".join(aws.platform_providers) or "no provider keys set (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"}
+  identity   the `sub` of the Bearer JWT, decoded WITHOUT checking its signature (local stand-in for the
+             API Gateway JWT authorizer; bound to {host} only)
+  docs       http://{host}:{bound}/swagger   http://{host}:{bound}/openapi.json
+  try        curl -H 'Authorization: Bearer {token}' http://{host}:{bound}/api/model-configs
+Ctrl-C stops the server and the embedded AWS.
+""",
+            flush=True,
+        )
+        if ready is not None:
+            ready.set()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="bind address (loopback)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
+    parser.add_argument(
+        "--real-aws", action="store_true", help="use your AWS credentials and TABLE_NAME instead of embedded moto"
+    )
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding to {args.host}: anyone who can reach it can act as any user", file=sys.stderr)
+    embedded = not args.real_aws and not os.environ.get("AWS_ENDPOINT_URL")
+    if args.real_aws and not os.environ.get("TABLE_NAME"):
+        parser.error("--real-aws needs TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, embedded=embedded)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

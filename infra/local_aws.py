@@ -1,0 +1,108 @@
+"""AWS for local runs: moto in server mode inside this process (the default), or whatever AWS_ENDPOINT_URL
+points at (DynamoDB Local, LocalStack), or real AWS with --real-aws. Creates the template's table and the
+platform keys secret where they are missing; platform keys come from OPENAI_API_KEY, ANTHROPIC_API_KEY,
+GOOGLE_AI_STUDIO_API_KEY and GROK_API_KEY."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra import runtime
+
+LOCAL_TABLE = "model-config-local"
+LOCAL_PLATFORM_SECRET = "model-config/platform-keys"  # noqa: S105 - a secret's name, not a secret
+PLATFORM_KEY_VARS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "google-ai-studio": "GOOGLE_AI_STUDIO_API_KEY",
+    "grok": "GROK_API_KEY",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LocalAws:
+    endpoint: str | None
+    embedded: bool
+    refs: dict[str, str] = field(default_factory=dict)
+    _server: Any = None
+
+    @classmethod
+    @contextmanager
+    def start(cls, *, embedded: bool = True, provision: bool = True) -> Iterator[LocalAws]:
+        server = None
+        if embedded:
+            import logging
+
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per *API* request is ours to print
+
+            port = free_port()
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            os.environ.update(
+                AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+                AWS_ACCESS_KEY_ID="local",
+                AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto's stand-in credentials
+                AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            )
+            os.environ.pop("AWS_PROFILE", None)
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        local = cls(endpoint=os.environ.get("AWS_ENDPOINT_URL"), embedded=embedded, _server=server)
+        local.refs = local._refs()
+        try:
+            if provision and (embedded or local.endpoint):
+                local.provision()
+            yield local
+        finally:
+            if server is not None:
+                server.stop()
+
+    def _refs(self) -> dict[str, str]:
+        """Values for the template's Refs: parameter defaults, then local names, then the environment."""
+        params = runtime.template().get("Parameters", {})
+        refs = {name: str(p.get("Default", "")) for name, p in params.items()}
+        refs["ConfigTable"] = os.environ.get("TABLE_NAME") or LOCAL_TABLE
+        refs["PlatformKeysSecretId"] = os.environ.get("PLATFORM_KEYS_SECRET_ID") or LOCAL_PLATFORM_SECRET
+        refs["PlatformModelProviders"] = os.environ.get("PLATFORM_MODEL_PROVIDERS", "")
+        refs["UserSecretPrefix"] = os.environ.get("USER_SECRET_PREFIX") or refs.get("UserSecretPrefix", "")
+        return refs
+
+    def apply_environment(self, *functions: runtime.Function) -> None:
+        """Each function's template environment, without overriding what the developer already set."""
+        for fn in functions:
+            for name, value in fn.environment.items():
+                if not os.environ.get(name):
+                    os.environ[name] = value
+
+    def provision(self) -> None:
+        import boto3
+
+        ddb = boto3.client("dynamodb")
+        table = self.refs["ConfigTable"]
+        if table not in ddb.list_tables().get("TableNames", []):
+            runtime.create_table(ddb, table)
+        sm = boto3.client("secretsmanager")
+        keys = {p: os.environ[v] for p, v in PLATFORM_KEY_VARS.items() if os.environ.get(v)}
+        secret = self.refs["PlatformKeysSecretId"]
+        try:
+            sm.put_secret_value(SecretId=secret, SecretString=json.dumps(keys))
+        except sm.exceptions.ResourceNotFoundException:
+            sm.create_secret(Name=secret, SecretString=json.dumps(keys))
+
+    @property
+    def platform_providers(self) -> list[str]:
+        return [p for p, v in PLATFORM_KEY_VARS.items() if os.environ.get(v)]

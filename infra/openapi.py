@@ -1,0 +1,57 @@
+"""One OpenAPI 3 document for every route, generated from the functions' own resolvers with Powertools'
+OpenAPIMerge (never written by hand). `make openapi` writes docs/openapi.json; a test keeps it in sync."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from typing import Any
+
+from infra import runtime
+
+TITLE = "Model config service"
+VERSION = "1.0.0"
+
+
+@cache
+def document() -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description=(
+            "Per-user LLM model configuration, BYOK provider keys and live model tests. Every route needs a JWT "
+            "(`Authorization: Bearer …`); the caller is its `sub` claim."
+        ),
+        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT")},
+        security=[{"jwt": []}],
+        on_conflict="error",
+    )
+    for fn in runtime.functions():
+        if fn.routes:
+            merge.add_file(fn.source, resolver_name="app")
+    return _without_422(json.loads(merge.get_openapi_json_schema()))
+
+
+def _without_422(doc: dict[str, Any]) -> dict[str, Any]:
+    """Powertools documents a 422 on every validated route; this API answers validation errors with 400 (the
+    SPEC envelope), so the 422 entries go, and with them the schemas nothing refers to any more."""
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):  # the second is referred to only by the first
+        if f'"#/components/schemas/{name}"' not in json.dumps(doc):
+            schemas.pop(name, None)
+    return doc
+
+
+def text() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(text())
