@@ -15,7 +15,7 @@ from modelconfig.api.observability import logger
 from modelconfig.catalog import CATALOG, Model
 from modelconfig.configs import merge, overlay
 from modelconfig.errors import ServiceUnavailable
-from modelconfig.providers import client, wire
+from modelconfig.providers import wire
 from modelconfig.schemas import MergedConfig, TestBody, TestData, TestResult
 from modelconfig.settings import settings
 from modelconfig.storage import secrets, table
@@ -88,6 +88,8 @@ def _call(model: Model, config: MergedConfig, key: str, source: KeySource, promp
             max_tokens=config.max_tokens, temperature=config.temperature, reasoning_effort=config.reasoning_effort
         ),
     )
+    from modelconfig.providers import client  # httpx and asyncio load only when a provider is called
+
     started = time.perf_counter()
     outcome = client.call(request, provider, s.model_test_timeout_seconds)
     latency = round((time.perf_counter() - started) * 1000)

@@ -48,13 +48,20 @@ Temperature = Annotated[float, Field(strict=True, ge=0, le=2, allow_inf_nan=Fals
 ReasoningEffort = Literal["low", "medium", "high"]
 
 
-class Request(BaseModel):
+class Schema(BaseModel):
+    """Every shape here. Each function uses a few of them, so each is built on first use, not at import:
+    building all of them costs a cold start about 40 ms."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Request(Schema):
     """Request bodies ignore unknown fields (the vibesdk client sends isUserOverride and providerOverride)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
-class Compact(BaseModel):
+class Compact(Schema):
     """A response shape whose unset (None) optional fields are left out, as the client's `field?` types expect."""
 
     @model_serializer(mode="wrap")
@@ -108,7 +115,7 @@ class MergedConfig(ModelConfig):
     userConfigId: str | None = None
 
 
-class ConfigRow(BaseModel):
+class ConfigRow(Schema):
     id: str
     userId: str
     agentActionName: str
@@ -122,18 +129,18 @@ class ConfigRow(BaseModel):
     updatedAt: str
 
 
-class ConstraintInfo(BaseModel):
+class ConstraintInfo(Schema):
     enabled: bool
     allowedModels: list[str]
 
 
-class AgentInfo(BaseModel):
+class AgentInfo(Schema):
     key: str
     description: str
     constraint: ConstraintInfo | None
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(Schema):
     id: str
     name: str
     provider: str | None
@@ -163,55 +170,55 @@ class TestResult(Compact):
     keySource: Literal["user", "platform"] | None = None
 
 
-class ConfigsData(BaseModel):
+class ConfigsData(Schema):
     configs: dict[str, MergedConfig]
     defaults: dict[str, ModelConfig]
     message: str
 
 
-class DefaultsData(BaseModel):
+class DefaultsData(Schema):
     defaults: dict[str, ModelConfig]
     agents: list[AgentInfo]
     models: list[ModelInfo]
     message: str
 
 
-class ByokProvidersData(BaseModel):
+class ByokProvidersData(Schema):
     providers: list[ProviderStatus]
     modelsByProvider: dict[str, list[str]]
     platformModels: list[str]
 
 
-class ConfigData(BaseModel):
+class ConfigData(Schema):
     config: MergedConfig
     defaultConfig: ModelConfig
     message: str
 
 
-class SavedConfigData(BaseModel):
+class SavedConfigData(Schema):
     config: ConfigRow
     message: str
 
 
-class MessageData(BaseModel):
+class MessageData(Schema):
     message: str
 
 
-class TestData(BaseModel):
+class TestData(Schema):
     testResult: TestResult
     message: str
 
 
-class ResetData(BaseModel):
+class ResetData(Schema):
     resetCount: int
     message: str
 
 
-class KeysData(BaseModel):
+class KeysData(Schema):
     providers: list[KeyStatus]
 
 
-class SavedKeyData(BaseModel):
+class SavedKeyData(Schema):
     provider: str
     hasValidKey: Literal[True] = True
     keyPreview: str
@@ -221,14 +228,14 @@ class SavedKeyData(BaseModel):
 T = TypeVar("T")
 
 
-class Ok[T](BaseModel):
+class Ok[T](Schema):
     """The success envelope of every route."""
 
     success: Literal[True] = True
     data: T
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Schema):
     name: Literal[
         "ValidationError",
         "Unauthorized",
@@ -241,7 +248,7 @@ class ErrorBody(BaseModel):
     message: str
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(Schema):
     success: Literal[False] = False
     error: ErrorBody
     message: str

@@ -212,6 +212,31 @@ def save_config(user_id: str, row: ConfigRow) -> ConfigRow:
     return _config_row(item)
 
 
+def _config_item(row: ConfigRow) -> Item:
+    return _key(row.userId, CONFIG + row.agentActionName) | {
+        "id": _s(row.id),
+        "userId": _s(row.userId),
+        "agentActionName": _s(row.agentActionName),
+        "modelName": _s(row.modelName),
+        "maxTokens": _n(row.maxTokens),
+        "temperature": _n(row.temperature),
+        "reasoningEffort": _s(row.reasoningEffort),
+        "fallbackModel": _s(row.fallbackModel),
+        "isActive": {"BOOL": row.isActive},
+        "createdAt": _s(row.createdAt),
+        "updatedAt": _s(row.updatedAt),
+    }
+
+
+def put_configs(rows: Sequence[ConfigRow], *, sleep: Any = time.sleep) -> int:
+    """Write whole override rows, 25 per BatchWriteItem (imports, seeding and benchmarks). Returns the calls."""
+    calls = 0
+    for start in range(0, len(rows), BATCH_SIZE):
+        requests = [{"PutRequest": {"Item": _config_item(r)}} for r in rows[start : start + BATCH_SIZE]]
+        calls += _batch_write(requests, sleep)
+    return calls
+
+
 def delete_config(user_id: str, action: str) -> bool:
     """Delete one override in one request; True when there was one."""
     with unavailable_on_fault("the config store"):
@@ -238,23 +263,26 @@ def config_keys(user_id: str) -> list[ItemKey]:
 
 
 def delete_items(keys: Sequence[ItemKey], *, sleep: Any = time.sleep) -> int:
-    """Delete items in batches of 25, retrying unprocessed ones with exponential backoff. Returns the number
-    of BatchWriteItem calls. Items still unprocessed after the retries raise ServiceUnavailable."""
+    """Delete items, 25 per BatchWriteItem. Returns the number of calls."""
     calls = 0
     for start in range(0, len(keys), BATCH_SIZE):
         requests = [{"DeleteRequest": {"Key": _key(k.user_id, k.sort_key)}} for k in keys[start : start + BATCH_SIZE]]
-        for attempt in range(BATCH_ATTEMPTS):
-            with unavailable_on_fault("the config store"):
-                result = dynamodb().batch_write_item(RequestItems={_table(): requests})
-            calls += 1
-            requests = result.get("UnprocessedItems", {}).get(_table(), [])
-            if not requests:
-                break
-            if attempt + 1 < BATCH_ATTEMPTS:
-                sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise ServiceUnavailable("the config store kept some deletions unprocessed; retry shortly")
+        calls += _batch_write(requests, sleep)
     return calls
+
+
+def _batch_write(requests: list[dict[str, Any]], sleep: Any) -> int:
+    """One batch of at most 25 writes, retrying unprocessed ones with exponential backoff. Items still
+    unprocessed after the retries raise ServiceUnavailable."""
+    for attempt in range(BATCH_ATTEMPTS):
+        with unavailable_on_fault("the config store"):
+            result = dynamodb().batch_write_item(RequestItems={_table(): requests})
+        requests = result.get("UnprocessedItems", {}).get(_table(), [])
+        if not requests:
+            return attempt + 1
+        if attempt + 1 < BATCH_ATTEMPTS:
+            sleep(min(0.05 * 2**attempt, 1.0))
+    raise ServiceUnavailable("the config store kept some writes unprocessed; retry shortly")
 
 
 # ---- key status and the per-user key lease ------------------------------------------------------------

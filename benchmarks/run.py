@@ -1,0 +1,511 @@
+"""`make bench`: what each request costs, printed and written to docs/benchmarks.md.
+
+1. AWS calls per warm request for every route, counted at botocore (service.Operation).
+2. Cold start as Lambda pays it: a fresh process imports a function's handler and serves its sample event
+   (AWS on a loopback moto server), against a fresh process that imports boto3, makes one client and one call.
+   Runs interleaved; medians; the ratio per function.
+3. Warm latency per route in-process against moto, as a ratio to the bare boto3 calls the route makes.
+4. The local API under load: requests per second, p50 and p99 of the list route with 4 concurrent clients.
+5. The sweep at 100,000 overrides: items per second and DynamoDB calls per 1,000 items.
+
+Figures are wall-clock on this machine (2 cores); moto stands in for DynamoDB, so absolute latencies are moto's
+and the ratios and call counts are what carry over to AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import httpx
+from moto import mock_aws
+
+from infra import runtime
+from infra.local_api import sample_token
+from infra.local_aws import LocalAws, free_port
+from tests.conftest import PLATFORM_SECRET, Api, reset_caches  # sets fake AWS credentials for in-process runs
+
+PRO = "google-ai-studio/gemini-2.5-pro"
+OPUS = "anthropic/claude-opus-4-5"
+USER_KEY = "sk-ant-bench-0123456789abcdef"
+DOCS = runtime.ROOT / "docs" / "benchmarks.md"
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+@contextmanager
+def in_process_aws(extra_env: dict[str, str] | None = None) -> Any:
+    """moto's mock_aws with the template's table and the platform secret, and a call counter."""
+    env = {
+        "TABLE_NAME": "bench-configs",
+        "USER_SECRET_PREFIX": "model-config/byok/",
+        "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
+        "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        **(extra_env or {}),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with mock_aws():
+            reset_caches()
+            session = boto3.session.Session()
+            ddb = session.client("dynamodb", region_name="us-east-1")
+            runtime.create_table(ddb, env["TABLE_NAME"])
+            session.client("secretsmanager", region_name="us-east-1").create_secret(
+                Name=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": "AIzaBENCH-platform-key-0000000000"})
+            )
+            calls: Counter[str] = Counter()
+
+            def record(model: Any, **_: Any) -> None:
+                calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+            boto3.setup_default_session()
+            boto3.DEFAULT_SESSION.events.register("before-call", record)
+            yield ddb, calls
+    finally:
+        reset_caches()
+        boto3.DEFAULT_SESSION = None
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# ---- 1. AWS calls per warm request ------------------------------------------------------------------------
+
+
+def calls_per_route() -> list[tuple[str, dict[str, int]]]:
+    from tests.provider_server import ProviderServer
+
+    provider = ProviderServer()
+    try:
+        with in_process_aws(provider.base_urls()) as (_ddb, calls):
+            api = Api("bench-user")
+            actions = list(json.loads((runtime.ROOT / "shared/modelconfig/catalog.json").read_text())["agents"])
+
+            def put_all() -> None:
+                for a in actions:
+                    api.put(f"/api/model-configs/{a['key']}", {"modelName": a["default"]["name"]})
+
+            steps: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
+                ("GET /api/model-configs", lambda: api.get("/api/model-configs"), None),
+                ("GET /api/model-configs/defaults", lambda: api.get("/api/model-configs/defaults"), None),
+                ("GET /api/model-configs/byok-providers", lambda: api.get("/api/model-configs/byok-providers"), None),
+                ("GET /api/model-configs/{agentAction}", lambda: api.get("/api/model-configs/blueprint"), None),
+                (
+                    "PUT /api/model-configs/{agentAction} (platform model)",
+                    lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO}),
+                    None,
+                ),
+                ("GET /api/byok-keys", lambda: api.get("/api/byok-keys"), None),
+                (
+                    "PUT /api/byok-keys/{provider} (first key: creates the secret)",
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                    lambda: api.delete("/api/byok-keys/anthropic"),
+                ),
+                (
+                    "PUT /api/byok-keys/{provider} (replace)",
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                    None,
+                ),
+                (
+                    "PUT /api/model-configs/{agentAction} (BYOK model: reads key status)",
+                    lambda: api.put("/api/model-configs/deepDebugger", {"modelName": OPUS}),
+                    None,
+                ),
+                (
+                    "POST /api/model-configs/test (platform key)",
+                    lambda: api.post("/api/model-configs/test", {"agentActionName": "blueprint"}),
+                    None,
+                ),
+                (
+                    "POST /api/model-configs/test (user key)",
+                    lambda: api.post("/api/model-configs/test", {"agentActionName": "deepDebugger"}),
+                    None,
+                ),
+                (
+                    "DELETE /api/model-configs/{agentAction}",
+                    lambda: api.delete("/api/model-configs/blueprint"),
+                    lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO}),
+                ),
+                (
+                    "DELETE /api/model-configs/{agentAction} (404)",
+                    lambda: api.delete("/api/model-configs/screenshotAnalysis"),
+                    None,
+                ),
+                (
+                    "POST /api/model-configs/reset-all (13 overrides)",
+                    lambda: api.post("/api/model-configs/reset-all"),
+                    put_all,
+                ),
+                (
+                    "DELETE /api/byok-keys/{provider} (last key: deletes the secret)",
+                    lambda: api.delete("/api/byok-keys/anthropic"),
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                ),
+            ]
+            results = []
+            for label, request, prepare in steps:
+                request()  # warm: the function's first request, client creation, platform key cache
+                if prepare:
+                    prepare()
+                calls.clear()
+                reply = request()
+                assert reply.status < 500, (label, reply.body)
+                results.append((label, dict(sorted(calls.items()))))
+            return results
+    finally:
+        provider.stop()
+
+
+# ---- 2. cold start ----------------------------------------------------------------------------------------
+
+
+def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
+    with LocalAws.start(embedded=True) as aws:
+        fns = runtime.functions(aws.refs)
+        cold = str(runtime.ROOT / "benchmarks" / "cold.py")
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_LOG", "_"))}
+        base_env["POWERTOOLS_LOG_LEVEL"] = "ERROR"
+        base_env["PYTHONPATH"] = str(runtime.SHARED)
+        # The layer ships compiled bytecode (see template.yaml); let the warm-up pass write it here too.
+        base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        timings: dict[str, list[tuple[float, float]]] = {"floor": []}
+        jobs: list[tuple[str, list[str], dict[str, str]]] = [
+            ("floor", [sys.executable, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
+        ]
+        for fn in fns:
+            events = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))
+            handler = fn.handler.rsplit(".", 1)[1]
+            argv = [sys.executable, cold, fn.logical_id, str(fn.source), handler, str(events[0])]
+            jobs.append((fn.logical_id, argv, base_env | fn.environment))
+            timings[fn.logical_id] = []
+        for _name, argv, env in jobs:  # one unmeasured pass fills the OS page cache and writes .pyc files
+            _time_to_ready(argv, env)
+        for _ in range(runs):
+            for name, argv, env in jobs:  # interleaved: machine noise falls on every function alike
+                timings[name].append(_time_to_ready(argv, env))
+
+        def medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+            return median_ms([w for w, _ in samples]), median_ms([c for _, c in samples])
+
+        floor_wall, floor_cpu = medians(timings.pop("floor"))
+        rows = [("boto3 floor", floor_wall, 1.0, floor_cpu, 1.0)]
+        for name, samples in timings.items():
+            wall, cpu = medians(samples)
+            rows.append((name, wall, wall / floor_wall, cpu, cpu / floor_cpu))
+        return rows
+
+
+def _time_to_ready(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds from spawning the process to its `ready` line (its first answer), and the CPU seconds the
+    process had used by then."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = "?"
+    while line and not line.startswith("ready "):  # a function may print (logs, EMF metrics) before it answers
+        line = proc.stdout.readline()
+    elapsed = time.perf_counter() - started
+    _out, err = proc.communicate(timeout=60)
+    if not line.startswith("ready ") or proc.returncode:
+        raise RuntimeError(f"{argv[2]} failed: {err[-2000:]}")
+    return elapsed, float(line.split()[1])
+
+
+# ---- 3. warm latency --------------------------------------------------------------------------------------
+
+
+def warm_latency(n: int) -> list[tuple[str, float, float | None, float | None]]:
+    with in_process_aws() as (ddb, _calls):
+        table = os.environ["TABLE_NAME"]
+        api = Api("bench-user")
+        api.put("/api/model-configs/blueprint", {"modelName": PRO})
+        pk = {"S": "USER#bench-user"}
+        key = {"pk": pk, "sk": {"S": "CONFIG#blueprint"}}
+        query = {"TableName": table, "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
+        routes: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
+            ("GET /api/model-configs", lambda: api.get("/api/model-configs"), lambda: ddb.query(**query)),
+            ("GET /api/model-configs/defaults", lambda: api.get("/api/model-configs/defaults"), None),
+            (
+                "GET /api/model-configs/byok-providers",
+                lambda: api.get("/api/model-configs/byok-providers"),
+                lambda: ddb.query(**query),
+            ),
+            (
+                "GET /api/model-configs/{agentAction}",
+                lambda: api.get("/api/model-configs/blueprint"),
+                lambda: ddb.get_item(TableName=table, Key=key),
+            ),
+            (
+                "PUT /api/model-configs/{agentAction}",
+                lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO, "maxTokens": 100}),
+                lambda: ddb.update_item(
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression="SET modelName = :m, maxTokens = :t",
+                    ExpressionAttributeValues={":m": {"S": PRO}, ":t": {"N": "100"}},
+                    ReturnValues="ALL_NEW",
+                ),
+            ),
+            (
+                "DELETE /api/model-configs/{agentAction} (404)",
+                lambda: api.delete("/api/model-configs/fastCodeFixer"),
+                lambda: ddb.delete_item(
+                    TableName=table, Key={"pk": pk, "sk": {"S": "CONFIG#fastCodeFixer"}}, ReturnValues="ALL_OLD"
+                ),
+            ),
+            ("GET /api/byok-keys", lambda: api.get("/api/byok-keys"), lambda: ddb.query(**query)),
+        ]
+        results = []
+        for label, route, bare in routes:
+            route_t, bare_t = [], []
+            route()
+            if bare:
+                bare()
+            for _ in range(n):
+                started = time.perf_counter()
+                route()
+                route_t.append(time.perf_counter() - started)
+                if bare:
+                    started = time.perf_counter()
+                    bare()
+                    bare_t.append(time.perf_counter() - started)
+            r = median_ms(route_t)
+            b = median_ms(bare_t) if bare_t else None
+            results.append((label, r, b, r / b if b else None))
+        return results
+
+
+# ---- 4. the local API under load --------------------------------------------------------------------------
+
+
+def load_local_api(seconds: float, clients: int) -> dict[str, float]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
+    env |= {
+        "PORT": str(port),
+        "GOOGLE_AI_STUDIO_API_KEY": "AIza-bench-platform-key-000000000",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local_api"],
+        cwd=runtime.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"authorization": f"Bearer {sample_token('load-user')}"}
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base) as c:
+            c.put("/api/model-configs/blueprint", headers=headers, json={"modelName": PRO})
+            for _ in range(20):
+                c.get("/api/model-configs", headers=headers)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def client() -> None:
+            mine = []
+            with httpx.Client(base_url=base) as c:
+                while time.monotonic() < stop:
+                    started = time.perf_counter()
+                    reply = c.get("/api/model-configs", headers=headers)
+                    mine.append(time.perf_counter() - started)
+                    assert reply.status_code == 200
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "clients": clients,
+        "seconds": elapsed,
+    }
+
+
+# ---- 5. the sweep -----------------------------------------------------------------------------------------
+
+
+def sweep_bench(overrides: int) -> dict[str, float]:
+    from modelconfig import sweep
+    from modelconfig.schemas import ConfigRow
+    from modelconfig.storage import table
+
+    with in_process_aws() as (_ddb, calls):
+        actions = [
+            "blueprint",
+            "deepDebugger",
+            "phaseImplementation",
+            "firstPhaseImplementation",
+            "agenticProjectBuilder",
+        ]
+        models = [PRO, "openai/gpt-4-retired", OPUS, PRO, "google-ai-studio/gemini-2.5-flash"]
+        rows = [
+            ConfigRow(
+                id=f"c{i}",
+                userId=f"user-{i // len(actions):06d}",
+                agentActionName=actions[i % len(actions)],
+                modelName=models[i % len(models)],
+                maxTokens=None,
+                temperature=None,
+                reasoningEffort=None,
+                fallbackModel=None,
+                isActive=True,
+                createdAt="2026-01-01T00:00:00.000Z",
+                updatedAt="2026-01-01T00:00:00.000Z",
+            )
+            for i in range(overrides)
+        ]
+        seeded = time.perf_counter()
+        table.put_configs(rows)
+        seed_s = time.perf_counter() - seeded
+        calls.clear()
+        started = time.perf_counter()
+        result = sweep.sweep(sweep.SweepRequest(run_id="bench"), time_left_ms=lambda: 900_000)
+        elapsed = time.perf_counter() - started
+        total_calls = sum(calls.values())
+        return {
+            "overrides": overrides,
+            "reset": result["reset"],
+            "seconds": elapsed,
+            "items_per_s": result["scanned"] / elapsed,
+            "calls": dict(calls),
+            "calls_per_1000": total_calls / (result["scanned"] / 1000),
+            "seed_seconds": seed_s,
+        }
+
+
+# ---- report -----------------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` on {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores. moto stands in for AWS: call counts and ratios carry over, absolute "
+        "latencies are moto's.",
+        "",
+    ]
+    if "calls" in results:
+        lines += ["## AWS calls per warm request", "", "| route | calls |", "|---|---|"]
+        for label, counted in results["calls"]:
+            text = ", ".join(f"{op} x {n}" for op, n in counted.items()) or "none"
+            lines.append(f"| {label} | {text} |")
+        lines.append("")
+    if "cold" in results:
+        lines += [
+            "## Cold start (fresh process: import + first request, medians)",
+            "",
+            "Wall: spawn to first answer. CPU: the process's CPU time at its first answer (steadier on a shared VM; "
+            "interpreter start included, moto's work in the parent excluded).",
+            "",
+            "| function | wall ms | x floor | CPU ms | x floor |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {n} | {w:.0f} | {wr:.2f} | {c:.0f} | {cr:.2f} |" for n, w, wr, c, cr in results["cold"]]
+        lines.append("")
+    if "warm" in results:
+        lines += [
+            "## Warm latency in-process against moto (median)",
+            "",
+            "| route | route ms | bare boto3 ms | ratio |",
+            "|---|---|---|---|",
+        ]
+        for label, r, b, ratio in results["warm"]:
+            lines.append(
+                f"| {label} | {r:.2f} | {'' if b is None else f'{b:.2f}'} | {'' if ratio is None else f'{ratio:.2f}'} |"
+            )
+        lines.append("")
+    if "load" in results:
+        load = results["load"]
+        lines += [
+            "## Local API under load (GET /api/model-configs)",
+            "",
+            f"{load['clients']} concurrent keep-alive clients for {load['seconds']:.1f} s: "
+            f"**{load['rps']:.0f} requests/s**, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms "
+            f"({load['requests']} requests).",
+            "",
+        ]
+    if "sweep" in results:
+        sw = results["sweep"]
+        lines += [
+            "## Sweep",
+            "",
+            f"{sw['overrides']:,} overrides ({sw['reset']:,} to reset): {sw['seconds']:.1f} s, "
+            f"**{sw['items_per_s']:,.0f} items/s**, **{sw['calls_per_1000']:.1f} DynamoDB calls per 1,000 items** "
+            f"({', '.join(f'{k} x {v}' for k, v in sorted(sw['calls'].items()))}).",
+            "",
+        ]
+    if "fuzz" in results:
+        lines += ["## Hostile input", "", results["fuzz"], ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep"])
+    parser.add_argument("--runs", type=int, default=7, help="cold starts per function")
+    parser.add_argument("--overrides", type=int, default=100_000)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    wanted = set(args.only or ["calls", "cold", "warm", "load", "sweep"])
+    results: dict[str, Any] = {}
+    if "calls" in wanted:
+        results["calls"] = calls_per_route()
+    if "cold" in wanted:
+        results["cold"] = cold_starts(args.runs)
+    if "warm" in wanted:
+        results["warm"] = warm_latency(200)
+    if "load" in wanted:
+        results["load"] = load_local_api(5.0, 4)
+    if "sweep" in wanted:
+        results["sweep"] = sweep_bench(args.overrides)
+    fuzz = runtime.ROOT / "docs" / "fuzz.md"
+    if fuzz.exists():
+        results["fuzz"] = fuzz.read_text().strip()
+    text = report(results)
+    print(text)
+    if not args.no_write and wanted == {"calls", "cold", "warm", "load", "sweep"}:
+        DOCS.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
