@@ -38,7 +38,6 @@ SWAGGER_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
 </body></html>
 """
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def claims_from(authorization: str | None) -> dict[str, Any] | None:
@@ -68,41 +67,21 @@ def _envelope(name: str, message: str) -> bytes:
     return json.dumps({"success": False, "error": {"name": name, "message": message}, "message": message}).encode()
 
 
-class InstancePool:
-    """Lambda runs one event per execution environment at a time; so does this. A busy function gets another
-    instance (its own import of the handler module), as Lambda scales out."""
-
-    def __init__(self, fn: runtime.Function) -> None:
-        self.fn = fn
-        self._idle: list[Handler] = []
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
-            if self._idle:
-                handler = self._idle.pop()
-            else:
-                instance, self._count = self._count, self._count + 1
-                handler = None
-        if handler is None:
-            handler = runtime.handler(self.fn, instance)
-        try:
-            return handler(event, runtime.Context(self.fn))
-        finally:
-            with self._lock:
-                self._idle.append(handler)
-
-
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], *, log: Callable[[str], None] | None = None) -> None:
         super().__init__(address, _RequestHandler)
-        self.pools = {fn.logical_id: InstancePool(fn) for fn in runtime.functions() if fn.routes}
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._openapi: bytes | None = None
+        # Powertools keeps the current event on its router *class*, so one process serves one event at a time,
+        # as each Lambda execution environment does. Connections and docs stay concurrent; invocations queue.
+        self.invoke_lock = threading.Lock()
+
+    def invoke(self, fn: runtime.Function, event: dict[str, Any]) -> Any:
+        with self.invoke_lock:
+            return runtime.handler(fn)(event, runtime.Context(fn))
 
     @property
     def openapi(self) -> bytes:
@@ -164,7 +143,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._drain()
             return self._send(404, _envelope("NotFound", "no such route"), {})
         route, fn, params = found
-        pool = self.server.pools[fn.logical_id]
         claims = claims_from(self.headers.get("authorization"))
         if claims is None:
             self._drain()
@@ -192,9 +170,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             headers={k: v for k, v in self.headers.items()},
         )
         try:
-            response = pool.invoke(event)
+            response = self.server.invoke(fn, event)
         except Exception as exc:  # what API Gateway answers when a function fails
-            self.server.log(f"function {pool.fn.logical_id} failed: {type(exc).__name__}")
+            self.server.log(f"function {fn.logical_id} failed: {type(exc).__name__}")
             return self._send(500, _envelope("InternalError", "the function failed"), {})
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,36 @@ PLATFORM_KEY_VARS = {
     "google-ai-studio": "GOOGLE_AI_STUDIO_API_KEY",
     "grok": "GROK_API_KEY",
 }
+
+
+class AtomicMotoServer:
+    """moto in server mode, answering one AWS request at a time.
+
+    DynamoDB applies a conditional write atomically; moto's threaded server does not (two conditional puts
+    can both pass), which would let two writers share a key lease locally. Serialising requests restores the
+    guarantee; HTTP connections are still handled concurrently."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def atomic(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            with lock:
+                return [b"".join(app(environ, start_response))]
+
+        self._server = make_server(host, port or free_port(host), atomic, threaded=True)
+        self.endpoint = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -45,15 +76,11 @@ class LocalAws:
         if embedded:
             import logging
 
-            from moto.server import ThreadedMotoServer
-
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per *API* request is ours to print
-
-            port = free_port()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server = AtomicMotoServer()
             server.start()
             os.environ.update(
-                AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+                AWS_ENDPOINT_URL=server.endpoint,
                 AWS_ACCESS_KEY_ID="local",
                 AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto's stand-in credentials
                 AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),

@@ -146,32 +146,33 @@ def find_route(method: str, path: str) -> tuple[Route, Function, dict[str, str]]
     return None
 
 
-_modules: dict[tuple[Path, int], ModuleType] = {}
+_modules: dict[Path, ModuleType] = {}
 
 
-def load_module(fn: Function, instance: int = 0) -> ModuleType:
-    """The function's handler module, imported once per process and instance (a cold start each) under a
-    unique name. Separate instances have separate resolvers, as separate Lambda execution environments do."""
-    key = (fn.source, instance)
-    if key not in _modules:
-        name = f"lambda_fn_{fn.logical_id}_{instance}"
+def load_module(fn: Function) -> ModuleType:
+    """The function's handler module, imported once per process (a cold start) under a unique name.
+
+    One process is one execution environment: Powertools keeps the current event on its router class, so a
+    process must serve one event at a time, as Lambda does. Concurrency means processes (see tests/worker.py)."""
+    if fn.source not in _modules:
+        name = f"lambda_fn_{fn.logical_id}"
         spec = importlib.util.spec_from_file_location(name, fn.source)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-        _modules[key] = module
-    return _modules[key]
+        _modules[fn.source] = module
+    return _modules[fn.source]
 
 
-def handler(fn: Function, instance: int = 0) -> Callable[[dict[str, Any], Any], Any]:
-    return getattr(load_module(fn, instance), fn.handler.rsplit(".", 1)[1])
+def handler(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
+    return getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
 
 
 def forget_modules() -> None:
     """Drop the imported handlers (the next call is a cold start)."""
-    for key in list(_modules):
-        sys.modules.pop(_modules.pop(key).__name__, None)
+    for source in list(_modules):
+        sys.modules.pop(_modules.pop(source).__name__, None)
 
 
 class Context:

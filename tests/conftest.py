@@ -3,6 +3,7 @@ that routes requests through template.yaml to each function's real handler."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -114,13 +115,13 @@ class Reply:
 
 
 class Api:
-    """Calls the API as API Gateway would: route from template.yaml, v2 event with JWT claims, real handler."""
+    """Calls the API as API Gateway would: route from template.yaml, v2 event with JWT claims, real handler.
+
+    One process is one Lambda execution environment: it serves one event at a time. Tests of concurrent
+    clients use worker processes (tests/worker.py), never threads sharing one process's handlers."""
 
     def __init__(self, sub: str | None = "user-a") -> None:
         self.sub = sub
-
-    def as_user(self, sub: str | None) -> Api:
-        return Api(sub)
 
     def request(
         self,
@@ -163,3 +164,93 @@ class Api:
 @pytest.fixture
 def api(aws: Aws) -> Api:
     return Api("user-a")
+
+
+# ---- concurrent clients: one process per Lambda execution environment, one moto server for all --------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    from infra.local_aws import AtomicMotoServer
+
+    server = AtomicMotoServer()
+    server.start()
+    yield server.endpoint
+    server.stop()
+
+
+@dataclass
+class SharedAws:
+    """A table and platform secret on the moto server, and worker processes that act on them."""
+
+    endpoint: str
+    table: str
+    env: dict[str, str]
+    logs: list[str] = field(default_factory=list)  # what the workers logged (errors only)
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session().client(service, region_name="us-east-1", endpoint_url=self.endpoint)
+
+    def run_clients(self, jobs: list[tuple[str, list[tuple[str, str, Any]]]], *, timeout: float = 120) -> list[Any]:
+        """Run each (sub, requests) job in its own worker process; once every worker has warmed up, all start
+        at once. Returns each worker's [status, body] list."""
+        import subprocess
+        import sys
+        import tempfile
+
+        procs = []
+        for sub, requests in jobs:
+            stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed with the process below
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.worker", json.dumps({"sub": sub, "requests": requests})],
+                cwd=runtime.ROOT,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+            procs.append((proc, stderr))
+        for proc, stderr in procs:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "READY":
+                proc.wait(timeout)
+                stderr.seek(0)
+                raise AssertionError(stderr.read()[-3000:])
+        for proc, _ in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.close()
+        results = []
+        for proc, stderr in procs:
+            assert proc.stdout is not None
+            out = proc.stdout.read()
+            proc.wait(timeout)
+            stderr.seek(0)
+            lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+            errors = stderr.read()
+            stderr.close()
+            assert proc.returncode == 0 and lines, errors[-3000:]
+            results.append(json.loads(lines[-1][len("RESULT ") :]))
+            self.logs.extend(line for line in out.splitlines() if not line.startswith(("RESULT ", "READY")))
+        return results
+
+
+@pytest.fixture
+def shared_aws(moto_server: str) -> SharedAws:
+    table = f"configs-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env |= {
+        "AWS_ENDPOINT_URL": moto_server,
+        "TABLE_NAME": table,
+        "USER_SECRET_PREFIX": f"model-config/{table}/",
+        "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
+        "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+    shared = SharedAws(moto_server, table, env)
+    runtime.create_table(shared.client("dynamodb"), table)
+    sm = shared.client("secretsmanager")
+    with contextlib.suppress(sm.exceptions.ResourceExistsException):
+        sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))
+    return shared

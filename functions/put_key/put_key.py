@@ -14,7 +14,7 @@ app = create_app()
 
 @app.put("/api/byok-keys/<provider>", responses=route_responses(), summary="Store a provider key")
 def put_key(provider: Annotated[ByokProvider, Path()], body: Annotated[KeyBody, Body()]) -> Ok[SavedKeyData]:
-    return Ok(data=keys.put_key(user_id(app), provider, body.apiKey))
+    return Ok(data=keys.put_key(user_id(app), provider, body.apiKey.get_secret_value()))
 
 
 lambda_handler = handler(app)

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     SerializerFunctionWrapHandler,
     model_serializer,
 )
@@ -96,7 +97,8 @@ class TestBody(Request):
 
 
 class KeyBody(Request):
-    apiKey: Annotated[str, Field(min_length=1, max_length=512)]
+    # SecretStr: any repr of the body (a debug log of route arguments, a traceback) shows '**********'.
+    apiKey: Annotated[SecretStr, Field(min_length=1, max_length=512)]
 
 
 # ---- responses ------------------------------------------------------------------------------------------

@@ -156,27 +156,20 @@ def test_users_have_separate_secrets_and_never_see_each_others_keys(aws):
     assert secrets.secret_name("auth0|alice") == "model-config/byok/auth0=7Calice"
 
 
-def test_concurrent_writes_of_two_providers_keep_both(aws):
-    api = Api("user-a")
-    results: dict[str, int] = {}
-    barrier = threading.Barrier(2)
-
-    def write(provider, key):
-        barrier.wait()
-        results[provider] = api.put(f"/api/byok-keys/{provider}", {"apiKey": key}).status
-
-    threads = [
-        threading.Thread(target=write, args=("anthropic", ANTHROPIC_KEY)),
-        threading.Thread(target=write, args=("grok", GROK_KEY)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results == {"anthropic": 200, "grok": 200}
-    assert aws.user_secret("user-a") == {"anthropic": ANTHROPIC_KEY, "grok": GROK_KEY}
-    assert set(status_items(aws)) == {"anthropic", "grok"}
-    assert lock_item(aws) == []
+def test_concurrent_writes_of_two_providers_keep_both(shared_aws):
+    # Two tabs reach two Lambda execution environments: two processes, writing at the same moment.
+    tabs = shared_aws.run_clients(
+        [
+            ("user-a", [("PUT", "/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})]),
+            ("user-a", [("PUT", "/api/byok-keys/grok", {"apiKey": GROK_KEY})]),
+        ]
+    )
+    assert [status for [(status, _body)] in tabs] == [200, 200]
+    sm = shared_aws.client("secretsmanager")
+    secret = sm.get_secret_value(SecretId=shared_aws.env["USER_SECRET_PREFIX"] + "user-a")["SecretString"]
+    assert json.loads(secret) == {"anthropic": ANTHROPIC_KEY, "grok": GROK_KEY}
+    items = shared_aws.client("dynamodb").scan(TableName=shared_aws.table)["Items"]
+    assert sorted(i["sk"]["S"] for i in items) == ["BYOK#anthropic", "BYOK#grok"]  # and no lease left
 
 
 def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):

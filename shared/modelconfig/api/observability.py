@@ -6,6 +6,7 @@ is switched on (POWERTOOLS_TRACE_DISABLED=false, which the template sets when it
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from functools import cache
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "model-config")
 logger = Logger(service=SERVICE)
+
+# At DEBUG, botocore logs every request's parameters (a SecretString holds a user's keys) and the HTTP
+# clients log headers (an x-api-key). Whatever log level the function is given, these stay at WARNING.
+for _name in ("botocore", "boto3", "urllib3", "s3transfer", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def tracing_enabled() -> bool:
