@@ -72,6 +72,8 @@ class LocalAws:
     @classmethod
     @contextmanager
     def start(cls, *, embedded: bool = True, provision: bool = True) -> Iterator[LocalAws]:
+        """AWS for the duration of the block; the environment it changes is put back afterwards."""
+        saved = dict(os.environ)
         server = None
         if embedded:
             import logging
@@ -97,6 +99,8 @@ class LocalAws:
         finally:
             if server is not None:
                 server.stop()
+            os.environ.clear()
+            os.environ.update(saved)
 
     def _refs(self) -> dict[str, str]:
         """Values for the template's Refs: parameter defaults, then local names, then the environment."""

@@ -30,7 +30,11 @@ def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = sweep.parse_request(event, fallback_run_id=context.aws_request_id)
     result = sweep.sweep(request, time_left_ms=context.get_remaining_time_in_millis, continue_later=_continue(context))
     # Counts are cumulative over a run's continuations, so they are published once, when the run completes.
-    if result["complete"] and not result.get("duplicate"):
+    if result.get("duplicate"):
+        _metrics.add_metric(name="SweepDuplicate", unit=MetricUnit.Count, value=1)
+    elif not result["complete"]:
+        _metrics.add_metric(name="SweepPaused", unit=MetricUnit.Count, value=1)
+    else:
         _metrics.add_metric(name="OverridesScanned", unit=MetricUnit.Count, value=result["scanned"])
         _metrics.add_metric(name="OverridesReset", unit=MetricUnit.Count, value=result["reset"])
         _metrics.add_metric(name="UsersTouched", unit=MetricUnit.Count, value=result["usersTouched"])

@@ -2,56 +2,21 @@
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
 
-import httpx
-import pytest
-
-from infra import runtime
 from infra.local_api import sample_token
-from infra.local_aws import free_port
 
 PRO = "google-ai-studio/gemini-2.5-pro"
 
 
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME",)}
-    env |= {"PORT": str(port), "GOOGLE_AI_STUDIO_API_KEY": "AIza-local-e2e-platform-key-000000"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_api"],
-        cwd=runtime.ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/openapi.json", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"local API did not start: {proc.stdout.read() if proc.stdout else ''}")
-    with httpx.Client(base_url=base, timeout=10) as client:
-        yield client
-    proc.terminate()
-    output = proc.communicate(timeout=10)[0]
-    assert proc.returncode is not None
-    assert "WITHOUT checking its signature" in output  # the banner says what the identity check is
-    assert "GET /api/model-configs 200" in output  # one log line per request
-
-
 def auth(sub):
     return {"authorization": f"Bearer {sample_token(sub)}"}
+
+
+def test_the_server_says_what_identity_means_and_logs_each_request(server, server_output):
+    server.get("/api/model-configs", headers=auth("logger"))
+    output = server_output()
+    assert "WITHOUT checking its signature" in output  # the banner says what the identity check is
+    assert "GET /api/model-configs 200" in output  # one log line per request: method, path, status, ms
 
 
 def test_no_or_unreadable_token_is_401(server):

@@ -5,6 +5,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
+from infra import runtime
 from modelconfig.catalog import CATALOG
 from modelconfig.storage import aws as aws_clients
 from tests.conftest import Api
@@ -397,3 +398,16 @@ def test_unexpected_fault_is_a_500_envelope_without_internals(api):
     assert reply.error["name"] == "InternalError"
     assert "internals" not in json.dumps(reply.body)
     assert "request id" in reply.error["message"]
+
+
+@pytest.mark.parametrize("route", ["/api/model-configs/blueprint", "/api/byok-keys/grok"])
+def test_a_body_that_is_not_utf8_is_400_not_500(api, aws, route):
+    reply = api.put(route, raw_body=b"\xff\xfe{not utf-8")  # API Gateway hands such bodies over base64-encoded
+    assert reply.status == 400
+    assert reply.error["message"] == "the body must be UTF-8 JSON"
+    fn = runtime.find_route("PUT", route)[1]
+    event = runtime.http_event(runtime.find_route("PUT", route)[0], path=route, claims={"sub": "u"}, body="x")
+    event |= {"isBase64Encoded": True, "body": "%%% not base64 %%%"}
+    status, body = runtime.parse_response(runtime.handler(fn)(event, runtime.Context(fn)))
+    assert status == 400 and body["error"]["name"] == "ValidationError"
+    assert config_items(aws) == []

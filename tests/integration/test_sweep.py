@@ -193,3 +193,29 @@ def test_handler_runs_from_a_scheduled_event_and_publishes_metrics(seeded, capsy
     metrics = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
     assert any(m.get("OverridesReset") == [7.0] and m.get("OverridesScanned") == [9.0] for m in metrics)
     assert any(m.get("Reset_model_not_in_catalog") == [1.0] for m in metrics)
+
+
+def test_handler_near_its_deadline_checkpoints_and_invokes_itself_to_carry_on(seeded, capsys):
+    from botocore.stub import Stubber
+
+    fn = runtime.function("SweepFunction")
+    context = runtime.Context(fn, timeout_seconds=5)  # under the 30 s reserve: stop before the first page
+    event = {"scheduledTime": "2026-11-26T03:00:00Z"}
+    with Stubber(aws_clients.lambda_()) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": context.invoked_function_arn,
+                "InvocationType": "Event",
+                "Payload": json.dumps({"runId": "2026-11-26T03:00:00Z", "continuation": True}).encode(),
+            },
+        )
+        paused = runtime.handler(fn)(event, context)
+        stub.assert_no_pending_responses()
+    assert paused["complete"] is False and paused["scanned"] == 0
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(m.get("SweepPaused") == [1.0] for m in emitted)
+    # The continuation (same run id, a fresh deadline) finishes the run from the checkpoint.
+    done = runtime.handler(fn)({"runId": "2026-11-26T03:00:00Z", "continuation": True}, runtime.Context(fn))
+    assert done["complete"] is True and done["reset"] == 7

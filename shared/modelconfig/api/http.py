@@ -6,6 +6,7 @@ and returns `Ok(data=...)`, and `lambda_handler = handler(app)`.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -124,13 +125,26 @@ def subject(event: dict[str, Any]) -> str | None:
     return sub
 
 
-def _body_too_large(event: dict[str, Any]) -> bool:
+def _text_body(event: dict[str, Any]) -> tuple[dict[str, Any], tuple[HTTPStatus, str, str] | None]:
+    """The event with its body as text, or the error to answer. API Gateway base64-encodes bodies it takes for
+    binary; Powertools would decode those as UTF-8 unchecked (a 500 on any other bytes), so it happens here,
+    once, and the 1 MB limit applies to what was really sent."""
     body = event.get("body")
     if not isinstance(body, str):
-        return False
+        return event, None
     if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4 > MAX_BODY_BYTES
-    return len(body) > MAX_BODY_BYTES or (not body.isascii() and len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES)
+        if len(body) * 3 // 4 > MAX_BODY_BYTES + 3:
+            return event, (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return event, (HTTPStatus.BAD_REQUEST, "ValidationError", "the body must be UTF-8 JSON")
+        event = {**event, "body": body, "isBase64Encoded": False}
+    if len(body) > MAX_BODY_BYTES or (
+        not body.isascii() and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES
+    ):
+        return event, (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
+    return event, None
 
 
 def request_id(event: dict[str, Any] | None, context: LambdaContext | None = None) -> str:
@@ -197,12 +211,13 @@ def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaCont
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         started = time.perf_counter()
         sub = subject(event)
+        event, body_error = _text_body(event)
         if sub is None:
             response = _raw_error(
                 HTTPStatus.UNAUTHORIZED, "Unauthorized", "missing or invalid identity (JWT sub claim)"
             )
-        elif _body_too_large(event):
-            response = _raw_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
+        elif body_error is not None:
+            response = _raw_error(*body_error)
         else:
             app.append_context(user_id=sub)
             response = app.resolve(event, context)
