@@ -34,7 +34,7 @@ from moto import mock_aws
 
 from infra import runtime
 from infra.local_api import sample_token
-from infra.local_aws import LocalAws, free_port
+from infra.local_aws import LocalAws
 from tests.conftest import PLATFORM_SECRET, Api, reset_caches  # sets fake AWS credentials for in-process runs
 
 PRO = "google-ai-studio/gemini-2.5-pro"
@@ -286,29 +286,12 @@ def warm_latency(n: int) -> list[tuple[str, float, float | None, float | None]]:
 
 
 def load_local_api(seconds: float, clients: int) -> dict[str, float]:
-    port = free_port()
+    from infra.local_api import running
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
-    env |= {
-        "PORT": str(port),
-        "GOOGLE_AI_STUDIO_API_KEY": "AIza-bench-platform-key-000000000",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_api"],
-        cwd=runtime.ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env |= {"GOOGLE_AI_STUDIO_API_KEY": "AIza-bench-platform-key-000000000", "POWERTOOLS_LOG_LEVEL": "ERROR"}
     headers = {"authorization": f"Bearer {sample_token('load-user')}"}
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running(env) as (base, _lines):
         with httpx.Client(base_url=base) as c:
             c.put("/api/model-configs/blueprint", headers=headers, json={"modelName": PRO})
             for _ in range(20):
@@ -335,9 +318,6 @@ def load_local_api(seconds: float, clients: int) -> dict[str, float]:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -354,8 +334,8 @@ def load_local_api(seconds: float, clients: int) -> dict[str, float]:
 
 def sweep_bench(overrides: int) -> dict[str, float]:
     from modelconfig import sweep
-    from modelconfig.schemas import ConfigRow
     from modelconfig.storage import table
+    from tests.factories import config_row
 
     with in_process_aws() as (_ddb, calls):
         actions = [
@@ -367,19 +347,7 @@ def sweep_bench(overrides: int) -> dict[str, float]:
         ]
         models = [PRO, "openai/gpt-4-retired", OPUS, PRO, "google-ai-studio/gemini-2.5-flash"]
         rows = [
-            ConfigRow(
-                id=f"c{i}",
-                userId=f"user-{i // len(actions):06d}",
-                agentActionName=actions[i % len(actions)],
-                modelName=models[i % len(models)],
-                maxTokens=None,
-                temperature=None,
-                reasoningEffort=None,
-                fallbackModel=None,
-                isActive=True,
-                createdAt="2026-01-01T00:00:00.000Z",
-                updatedAt="2026-01-01T00:00:00.000Z",
-            )
+            config_row(f"user-{i // len(actions):06d}", actions[i % len(actions)], models[i % len(models)], id=f"c{i}")
             for i in range(overrides)
         ]
         seeded = time.perf_counter()

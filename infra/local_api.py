@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
@@ -92,17 +92,22 @@ class LocalApi(ThreadingHTTPServer):
         return self._openapi
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    server: LocalApi
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive with TCP_NODELAY (without it a keep-alive answer waits ~40 ms on delayed ACKs),
+    and no per-request stderr line from the standard library."""
+
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
-        # Without TCP_NODELAY a keep-alive answer waits ~40 ms on delayed ACKs.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *_args: Any) -> None:
         pass
+
+
+class _RequestHandler(KeepAliveHandler):
+    server: LocalApi
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -209,6 +214,44 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
         return status
+
+
+@contextlib.contextmanager
+def running(env: dict[str, str], *, timeout: float = 30) -> Iterator[tuple[str, list[str]]]:
+    """`make run`'s server as a separate process on a free loopback port with `env`: yields its base URL and
+    its output lines so far (read as they come), and stops it afterwards."""
+    import subprocess
+
+    import httpx
+
+    from infra.local_aws import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local_api"],
+        cwd=runtime.ROOT,
+        env=env | {"PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the local API did not start:\n" + "".join(lines)) from None
+                time.sleep(0.1)
+        yield base, lines
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None = None) -> None:

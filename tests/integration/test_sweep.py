@@ -7,10 +7,10 @@ import pytest
 from infra import runtime
 from modelconfig import sweep
 from modelconfig.errors import InvalidInput
-from modelconfig.schemas import ConfigRow
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import table
 from modelconfig.storage.table import KeyRecord
+from tests.factories import config_row
 
 PRO = "google-ai-studio/gemini-2.5-pro"
 FLASH = "google-ai-studio/gemini-2.5-flash"
@@ -19,22 +19,7 @@ OPUS = "anthropic/claude-opus-4-5"
 
 def store(user, action, model, fallback=None):
     """Write an override straight through storage, as an older catalog or rule set would have allowed."""
-    table.save_config(
-        user,
-        ConfigRow(
-            id=f"{user}-{action}",
-            userId=user,
-            agentActionName=action,
-            modelName=model,
-            maxTokens=None,
-            temperature=None,
-            reasoningEffort=None,
-            fallbackModel=fallback,
-            isActive=True,
-            createdAt="2026-01-01T00:00:00.000Z",
-            updatedAt="2026-01-01T00:00:00.000Z",
-        ),
-    )
+    table.save_config(user, config_row(user, action, model, fallbackModel=fallback))
 
 
 def give_key(user, provider):

@@ -2,27 +2,17 @@
 
 from modelconfig.catalog import CATALOG
 from modelconfig.configs import merge, overlay
-from modelconfig.schemas import ConfigRow, TempConfig
+from modelconfig.schemas import TempConfig
+from tests.factories import config_row
 
 BLUEPRINT = CATALOG.actions["blueprint"]
 TEMPLATE_SELECTION = CATALOG.actions["templateSelection"]
 
 
 def row(**fields):
-    base = dict(
-        id="cfg-1",
-        userId="u",
-        agentActionName="blueprint",
-        modelName="openai/gpt-5",
-        maxTokens=None,
-        temperature=None,
-        reasoningEffort=None,
-        fallbackModel=None,
-        isActive=True,
-        createdAt="2026-01-01T00:00:00.000Z",
-        updatedAt="2026-01-01T00:00:00.000Z",
+    return config_row(
+        "u", fields.pop("agentActionName", "blueprint"), fields.pop("modelName", "openai/gpt-5"), **fields
     )
-    return ConfigRow(**(base | fields))
 
 
 def test_no_override_is_the_default():
@@ -36,7 +26,7 @@ def test_no_override_is_the_default():
 def test_null_fields_come_from_the_default():
     merged = merge(BLUEPRINT, row(maxTokens=500))
     assert merged.isUserOverride is True
-    assert merged.userConfigId == "cfg-1"
+    assert merged.userConfigId == "u-blueprint"
     assert merged.name == "openai/gpt-5"
     assert merged.max_tokens == 500
     assert merged.reasoning_effort == "high"
