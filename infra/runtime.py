@@ -169,12 +169,6 @@ def handler(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
     return getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
 
 
-def forget_modules() -> None:
-    """Drop the imported handlers (the next call is a cold start)."""
-    for source in list(_modules):
-        sys.modules.pop(_modules.pop(source).__name__, None)
-
-
 class Context:
     """The parts of the Lambda context object the functions use."""
 
