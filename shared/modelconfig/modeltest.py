@@ -8,6 +8,7 @@ A failed test is a result (success: false), never an HTTP error.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Literal
 
 from modelconfig import access
@@ -48,13 +49,15 @@ def run_test(user_id: str, body: TestBody) -> TestData:
     return TestData(testResult=result, message=message)
 
 
-def _choose_key(user_id: str, model: Model, use_user_keys: bool, user_providers: object) -> tuple[str, KeySource]:
+def _choose_key(
+    user_id: str, model: Model, use_user_keys: bool, user_providers: Collection[str]
+) -> tuple[str, KeySource]:
     provider = model.provider
     if provider is None:
         raise _NoCall(f"model '{model.id}' makes no call: the action is switched off")
     if CATALOG.providers[provider].wire is None:
         raise _NoCall(f"models of '{provider}' cannot be tested here: the platform serves them without a direct API")
-    if use_user_keys and provider in user_providers:  # type: ignore[operator]
+    if use_user_keys and provider in user_providers:
         try:
             key = (secrets.read_user_keys(user_id) or {}).get(provider)
         except ServiceUnavailable:
