@@ -211,16 +211,17 @@ def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaCont
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         started = time.perf_counter()
         sub = subject(event)
-        event, body_error = _text_body(event)
         if sub is None:
             response = _raw_error(
                 HTTPStatus.UNAUTHORIZED, "Unauthorized", "missing or invalid identity (JWT sub claim)"
             )
-        elif body_error is not None:
-            response = _raw_error(*body_error)
         else:
-            app.append_context(user_id=sub)
-            response = app.resolve(event, context)
+            event, body_error = _text_body(event)
+            if body_error is not None:
+                response = _raw_error(*body_error)
+            else:
+                app.append_context(user_id=sub)
+                response = app.resolve(event, context)
         logger.info(
             "request",
             extra={
