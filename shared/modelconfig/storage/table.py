@@ -168,54 +168,11 @@ def get_config(user_id: str, action: str) -> ConfigRow | None:
     return _config_row(item) if item else None
 
 
-def save_config(user_id: str, row: ConfigRow) -> ConfigRow:
-    """Replace the override in one UpdateItem; `id` and `createdAt` of an existing override survive."""
-    values = {
-        ":id": _s(row.id),
-        ":created": _s(row.createdAt),
-        ":userId": _s(user_id),
-        ":action": _s(row.agentActionName),
-        ":model": _s(row.modelName),
-        ":maxTokens": _n(row.maxTokens),
-        ":temperature": _n(row.temperature),
-        ":effort": _s(row.reasoningEffort),
-        ":fallback": _s(row.fallbackModel),
-        ":active": {"BOOL": row.isActive},
-        ":updated": _s(row.updatedAt),
-    }
-    names = {
-        "#id": "id",
-        "#created": "createdAt",
-        "#userId": "userId",
-        "#action": "agentActionName",
-        "#model": "modelName",
-        "#maxTokens": "maxTokens",
-        "#temperature": "temperature",
-        "#effort": "reasoningEffort",
-        "#fallback": "fallbackModel",
-        "#active": "isActive",
-        "#updated": "updatedAt",
-    }
-    assignments = ", ".join(
-        f"{n} = if_not_exists({n}, {v})" if n in ("#id", "#created") else f"{n} = {v}"
-        for n, v in zip(names, values, strict=True)
-    )
-    with unavailable_on_fault("the config store"):
-        item = dynamodb().update_item(
-            TableName=_table(),
-            Key=_key(user_id, CONFIG + row.agentActionName),
-            UpdateExpression="SET " + assignments,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    return _config_row(item)
-
-
-def _config_item(row: ConfigRow) -> Item:
-    return _key(row.userId, CONFIG + row.agentActionName) | {
+def _config_attributes(user_id: str, row: ConfigRow) -> Item:
+    """The stored attributes of one override, without its key."""
+    return {
         "id": _s(row.id),
-        "userId": _s(row.userId),
+        "userId": _s(user_id),
         "agentActionName": _s(row.agentActionName),
         "modelName": _s(row.modelName),
         "maxTokens": _n(row.maxTokens),
@@ -226,6 +183,27 @@ def _config_item(row: ConfigRow) -> Item:
         "createdAt": _s(row.createdAt),
         "updatedAt": _s(row.updatedAt),
     }
+
+
+def save_config(user_id: str, row: ConfigRow) -> ConfigRow:
+    """Replace the override in one UpdateItem; `id` and `createdAt` of an existing override survive."""
+    attributes = _config_attributes(user_id, row)
+    kept = ("id", "createdAt")
+    assignments = ", ".join(f"#{a} = if_not_exists(#{a}, :{a})" if a in kept else f"#{a} = :{a}" for a in attributes)
+    with unavailable_on_fault("the config store"):
+        item = dynamodb().update_item(
+            TableName=_table(),
+            Key=_key(user_id, CONFIG + row.agentActionName),
+            UpdateExpression="SET " + assignments,
+            ExpressionAttributeNames={f"#{a}": a for a in attributes},
+            ExpressionAttributeValues={f":{a}": v for a, v in attributes.items()},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    return _config_row(item)
+
+
+def _config_item(row: ConfigRow) -> Item:
+    return _key(row.userId, CONFIG + row.agentActionName) | _config_attributes(row.userId, row)
 
 
 def put_configs(rows: Sequence[ConfigRow], *, sleep: Any = time.sleep) -> int:
