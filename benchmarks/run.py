@@ -23,19 +23,18 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
-from moto import mock_aws
+import pytest
 
 from infra import runtime
 from infra.local_api import sample_token
 from infra.local_aws import LocalAws
-from tests.conftest import PLATFORM_SECRET, Api, reset_caches  # sets fake AWS credentials for in-process runs
+from tests.conftest import Api, mocked_aws  # sets fake AWS credentials for in-process runs
 
 PRO = "google-ai-studio/gemini-2.5-pro"
 OPUS = "anthropic/claude-opus-4-5"
@@ -48,43 +47,10 @@ def median_ms(samples: list[float]) -> float:
 
 
 @contextmanager
-def in_process_aws(extra_env: dict[str, str] | None = None) -> Any:
-    """moto's mock_aws with the template's table and the platform secret, and a call counter."""
-    env = {
-        "TABLE_NAME": "bench-configs",
-        "USER_SECRET_PREFIX": "model-config/byok/",
-        "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
-        "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        **(extra_env or {}),
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with mock_aws():
-            reset_caches()
-            session = boto3.session.Session()
-            ddb = session.client("dynamodb", region_name="us-east-1")
-            runtime.create_table(ddb, env["TABLE_NAME"])
-            session.client("secretsmanager", region_name="us-east-1").create_secret(
-                Name=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": "AIzaBENCH-platform-key-0000000000"})
-            )
-            calls: Counter[str] = Counter()
-
-            def record(model: Any, **_: Any) -> None:
-                calls[f"{model.service_model.service_name}.{model.name}"] += 1
-
-            boto3.setup_default_session()
-            boto3.DEFAULT_SESSION.events.register("before-call", record)
-            yield ddb, calls
-    finally:
-        reset_caches()
-        boto3.DEFAULT_SESSION = None
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def in_process_aws(**env: str) -> Iterator[tuple[Any, Counter[str]]]:
+    """The tests' mocked AWS (moto's mock_aws, the template's table, the platform secret, a call counter)."""
+    with pytest.MonkeyPatch.context() as mp, mocked_aws(mp, POWERTOOLS_LOG_LEVEL="ERROR", **env) as aws:
+        yield aws.dynamodb, aws.calls
 
 
 # ---- 1. AWS calls per warm request ------------------------------------------------------------------------
@@ -95,7 +61,7 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
 
     provider = ProviderServer()
     try:
-        with in_process_aws(provider.base_urls()) as (_ddb, calls):
+        with in_process_aws(**provider.base_urls()) as (_ddb, calls):
             api = Api("bench-user")
             actions = list(json.loads((runtime.ROOT / "shared/modelconfig/catalog.json").read_text())["agents"])
 

@@ -68,32 +68,45 @@ class Aws:
         return json.loads(value["SecretString"])
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+@contextlib.contextmanager
+def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
+    """moto's mock_aws with the template's table and the platform keys secret, the service's environment set
+    through `monkeypatch` (so it is undone with the caller's own changes), and AWS calls counted."""
     with mock_aws():
         table = f"configs-{uuid.uuid4().hex[:8]}"
-        monkeypatch.setenv("TABLE_NAME", table)
-        monkeypatch.setenv("USER_SECRET_PREFIX", "model-config/byok/")
-        monkeypatch.setenv("PLATFORM_KEYS_SECRET_ID", PLATFORM_SECRET)
-        monkeypatch.setenv("PLATFORM_MODEL_PROVIDERS", "google-ai-studio")
-        monkeypatch.setenv("MODEL_TEST_TIMEOUT_SECONDS", "2")
+        defaults = {
+            "TABLE_NAME": table,
+            "USER_SECRET_PREFIX": "model-config/byok/",
+            "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
+            "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
+        }
+        for name, value in (defaults | env).items():
+            monkeypatch.setenv(name, value)
         reset_caches()
         session = boto3.session.Session()
         ddb = session.client("dynamodb", region_name="us-east-1")
         sm = session.client("secretsmanager", region_name="us-east-1")
         runtime.create_table(ddb, table)
         sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))
-        env = Aws(table=table, dynamodb=ddb, secretsmanager=sm)
+        counted = Aws(table=table, dynamodb=ddb, secretsmanager=sm)
 
         def record(model: Any, **_: Any) -> None:
-            env.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+            counted.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
         # Clients of the code under test come from boto3's default session; count only theirs.
         boto3.setup_default_session()
         boto3.DEFAULT_SESSION.events.register("before-call", record)
-        yield env
-        reset_caches()
-        boto3.DEFAULT_SESSION = None
+        try:
+            yield counted
+        finally:
+            reset_caches()
+            boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mocked_aws(monkeypatch, MODEL_TEST_TIMEOUT_SECONDS="2") as counted:
+        yield counted
 
 
 @dataclass
