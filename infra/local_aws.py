@@ -67,7 +67,6 @@ class LocalAws:
     endpoint: str | None
     embedded: bool
     refs: dict[str, str] = field(default_factory=dict)
-    _server: Any = None
 
     @classmethod
     @contextmanager
@@ -90,7 +89,7 @@ class LocalAws:
             os.environ.pop("AWS_PROFILE", None)
             os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        local = cls(endpoint=os.environ.get("AWS_ENDPOINT_URL"), embedded=embedded, _server=server)
+        local = cls(endpoint=os.environ.get("AWS_ENDPOINT_URL"), embedded=embedded)
         local.refs = local._refs()
         try:
             if provision and (embedded or local.endpoint):

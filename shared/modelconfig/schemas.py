@@ -59,7 +59,7 @@ class Schema(BaseModel):
 class Request(Schema):
     """Request bodies ignore unknown fields (the vibesdk client sends isUserOverride and providerOverride)."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")  # merged with Schema's defer_build
 
 
 class Compact(Schema):
