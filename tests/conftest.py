@@ -93,14 +93,12 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
         def record(model: Any, **_: Any) -> None:
             counted.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
-        # Clients of the code under test come from boto3's default session; count only theirs.
-        boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register("before-call", record)
+        # Clients of the code under test come from the service's own session; count only theirs.
+        aws_clients.session().register("before-call", record)
         try:
             yield counted
         finally:
             reset_caches()
-            boto3.DEFAULT_SESSION = None
 
 
 @pytest.fixture
