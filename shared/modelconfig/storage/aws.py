@@ -2,7 +2,7 @@
 
 The SDK is imported by the first client, not by this module: a route that makes no AWS call (the defaults)
 never loads it. Clients come from botocore's session, which is all `boto3.client` does; importing boto3 on
-top would load s3transfer and boto3's resource layer, which no route uses (20–25 ms of every cold start).
+top would load s3transfer and boto3's resource layer, which no route uses (20 to 25 ms of every cold start).
 """
 
 from __future__ import annotations
