@@ -2,10 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from modelconfig import configs
-from modelconfig.api.http import create_app, handler, route_responses, user_id
+from modelconfig.api.http import Query, create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import ByokProvidersData, Ok
 

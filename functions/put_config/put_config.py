@@ -2,10 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from modelconfig import configs
-from modelconfig.api.http import create_app, handler, route_responses, user_id
+from modelconfig.api.http import Body, Path, create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import Ok, SavedConfigData, UpdateBody
 

@@ -2,10 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from modelconfig import keys
-from modelconfig.api.http import create_app, handler, route_responses, user_id
+from modelconfig.api.http import Body, Path, create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
 from modelconfig.schemas import KeyBody, Ok, SavedKeyData
 

@@ -1,14 +1,17 @@
 """The scheduled reset sweep: resets overrides that can no longer work, or every override of named users."""
 
+from __future__ import annotations
+
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from modelconfig import sweep
-from modelconfig.api.observability import logger, metrics, traced
+from modelconfig import sweep  # first: the layer's import starts the cold start (see modelconfig/__init__.py)
+from modelconfig.api.coldstart import entry_point
+from modelconfig.api.observability import logger, metrics
 from modelconfig.storage.aws import lambda_
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 _metrics = metrics()
 
@@ -31,17 +34,17 @@ def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = sweep.sweep(request, time_left_ms=context.get_remaining_time_in_millis, continue_later=_continue(context))
     # Counts are cumulative over a run's continuations, so they are published once, when the run completes.
     if result.get("duplicate"):
-        _metrics.add_metric(name="SweepDuplicate", unit=MetricUnit.Count, value=1)
+        _metrics.add_metric(name="SweepDuplicate", unit="Count", value=1)
     elif not result["complete"]:
-        _metrics.add_metric(name="SweepPaused", unit=MetricUnit.Count, value=1)
+        _metrics.add_metric(name="SweepPaused", unit="Count", value=1)
     else:
-        _metrics.add_metric(name="OverridesScanned", unit=MetricUnit.Count, value=result["scanned"])
-        _metrics.add_metric(name="OverridesReset", unit=MetricUnit.Count, value=result["reset"])
-        _metrics.add_metric(name="UsersTouched", unit=MetricUnit.Count, value=result["usersTouched"])
+        _metrics.add_metric(name="OverridesScanned", unit="Count", value=result["scanned"])
+        _metrics.add_metric(name="OverridesReset", unit="Count", value=result["reset"])
+        _metrics.add_metric(name="UsersTouched", unit="Count", value=result["usersTouched"])
         for reason, count in result["resetByReason"].items():
-            _metrics.add_metric(name=f"Reset_{reason}", unit=MetricUnit.Count, value=count)
+            _metrics.add_metric(name=f"Reset_{reason}", unit="Count", value=count)
     logger.info("sweep finished" if result["complete"] else "sweep paused", extra=result)
     return result
 
 
-lambda_handler = traced(_handler)
+lambda_handler = entry_point(_handler)

@@ -2,10 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from modelconfig import modeltest
-from modelconfig.api.http import create_app, handler, route_responses, user_id
+from modelconfig.api.http import Body, create_app, handler, route_responses, user_id
 from modelconfig.schemas import Ok, TestBody, TestData
 
 app = create_app()

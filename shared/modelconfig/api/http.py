@@ -1,7 +1,8 @@
 """The HTTP side of every route function: identity, body limits, the response envelope and error mapping.
 
 A route module does three things: `app = create_app()`, one decorated route that calls one domain function
-and returns `Ok(data=...)`, and `lambda_handler = handler(app)`.
+and returns `Ok(data=...)`, and `lambda_handler = handler(app)`. It takes Powertools' parameter markers (`Body`,
+`Path`, `Query`) from here, so that its first import is the layer's (see `modelconfig/__init__.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body as Body  # re-exported for the routes
+from aws_lambda_powertools.event_handler.openapi.params import Path as Path
+from aws_lambda_powertools.event_handler.openapi.params import Query as Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from modelconfig.api.observability import logger, traced
+from modelconfig.api.coldstart import entry_point
+from modelconfig.api.observability import logger
 from modelconfig.errors import (
     AccessDenied,
     DomainError,
@@ -232,4 +237,4 @@ def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaCont
         )
         return response
 
-    return traced(lambda_handler)
+    return entry_point(lambda_handler)

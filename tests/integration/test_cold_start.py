@@ -1,0 +1,49 @@
+"""What a cold start loads. Each function is imported in a fresh process from its file, as Lambda does, and
+serves its sample event against the moto server. `make bench` times this; these are the properties its
+figures rest on, checked on every run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from infra import runtime
+
+FUNCTIONS = runtime.functions()
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.logical_id)
+def test_a_cold_start_loads_only_what_its_request_needs(shared_aws, fn):
+    event = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))[0]
+    refused = "http://127.0.0.1:9"  # a model test of the sample gets a refused connection, never the internet
+    env = shared_aws.env | {
+        "AWS_LAMBDA_FUNCTION_NAME": fn.logical_id,  # as Lambda sets it
+        "PYTHONPATH": str(runtime.SHARED),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **{p: refused for p in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_AI_STUDIO_BASE_URL", "GROK_BASE_URL")},
+    }
+    handler = fn.handler.rsplit(".", 1)[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.cold_probe", str(fn.source), handler, str(event)],
+        cwd=runtime.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    probe = json.loads(lines[0][len("PROBE ") :])
+
+    assert probe["status"] < 500
+    # No SDK, no HTTP client and no X-Ray SDK at import. The collector rests from the layer's import (the
+    # function's first) to the first answer, then runs again with the cold start's objects frozen.
+    assert probe["import"] == []
+    assert probe["collections"] <= 3  # `from typing import Annotated` may come first; unpaused, about 80 ran
+    assert probe["frozen"] > 10_000  # about 39,000 objects
+    assert probe["enabled"] is True
+    # The first request loads botocore's session and client only if it calls AWS, never boto3's extra layers,
+    # and never the X-Ray SDK while tracing is off.
+    expected = {"botocore.session", "botocore.client"} if fn.logical_id != "GetDefaultsFunction" else set()
+    assert set(probe["first"]) == expected  # the model test's sample is a switched-off action: no provider call
