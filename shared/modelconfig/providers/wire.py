@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelconfig.catalog import Model
 
@@ -17,16 +16,14 @@ class UnexpectedResponse(Exception):
     """A 2xx answer without the shape the wire format promises."""
 
 
-@dataclass(frozen=True, slots=True)
-class WireRequest:
+class WireRequest(NamedTuple):
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
     read_text: Callable[[Any], str]
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """What of the merged config a test sends."""
 
     max_tokens: int | None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -37,8 +37,7 @@ BATCH_ATTEMPTS = 6
 Item = dict[str, dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
+class KeyRecord(NamedTuple):
     provider: str
     preview: str
     updated_at: str
@@ -50,8 +49,7 @@ class UserItems:
     keys: dict[str, KeyRecord] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ItemKey:
+class ItemKey(NamedTuple):
     """A table key as the sweep sees it: whose item, and which."""
 
     user_id: str
@@ -343,8 +341,7 @@ def commit_key_status(user_id: str, token: str, *, put: Iterable[KeyRecord] = ()
 # ---- whole-table access for the sweep -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ScanPage:
+class ScanPage(NamedTuple):
     """One page of user items in scan order (a user's BYOK# items come before that user's CONFIG# items)."""
 
     items: list[tuple[ItemKey, ConfigRow | KeyRecord]]
