@@ -47,4 +47,4 @@ def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-lambda_handler = entry_point(_handler)
+lambda_handler = entry_point(_handler, rest_through_first_request=False)  # a run may last 15 minutes
