@@ -6,9 +6,10 @@ PY312 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
+SAM_CONFIG := --config-file infra/samconfig.toml
 PORT ?= 3000
 
-.PHONY: venv test lint run invoke openapi build validate bench clean
+.PHONY: venv test lint run invoke openapi build validate deploy bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
@@ -45,10 +46,14 @@ $(SAM_VENV)/.installed:
 	touch $@
 
 build: $(SAM_VENV)/.installed
-	PATH="$$(dirname $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	PATH="$$(dirname $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build $(SAM_CONFIG) --template template.yaml
 
 validate: $(SAM_VENV)/.installed
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/sam validate $(SAM_CONFIG) --lint --template template.yaml
+
+# Deploys what `make build` built, with the settings in infra/samconfig.toml: make deploy PARAMS="JwtIssuer=... JwtAudience=..."
+deploy: build
+	$(SAM_VENV)/bin/sam deploy $(SAM_CONFIG) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 bench: venv
 	$(PY) -m benchmarks.run
