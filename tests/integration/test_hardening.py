@@ -58,6 +58,9 @@ def test_persistent_throttling_is_a_clean_503(api, aws):
     assert "Traceback" not in json.dumps(reply.body) and "slow down" not in json.dumps(reply.body)
 
 
+KEPT = "google-ai-studio"
+
+
 def test_twenty_clients_on_one_user_end_in_a_state_the_api_can_explain(shared_aws):
     """Twenty execution environments (processes) update, delete and reset one user's configs and keys at once."""
     valid = {
@@ -77,6 +80,8 @@ def test_twenty_clients_on_one_user_end_in_a_state_the_api_can_explain(shared_aw
                     ("PUT", f"/api/byok-keys/{provider}", {"apiKey": valid[provider].format(f"t{n}s{step}")})
                 )
             elif choice < 0.5:
+                if provider == KEPT:  # never deleted: whatever happens, its key must survive
+                    provider = "openai"
                 requests.append(("DELETE", f"/api/byok-keys/{provider}", None))
             elif choice < 0.8:
                 action = rnd.choice(["blueprint", "deepDebugger"])
@@ -110,6 +115,23 @@ def test_twenty_clients_on_one_user_end_in_a_state_the_api_can_explain(shared_aw
     assert set(listed) == set(stored)
     for provider, key in stored.items():
         assert listed[provider]["keyPreview"] == keys.preview(key)
+    # Every stored key is one a 200 PUT wrote (a 503 wrote nothing), and a provider that got a 200 PUT and no
+    # 200 DELETE still has a key.
+    written: dict[str, set[str]] = {}
+    deleted = set()
+    for (_sub, requests), worker in zip(jobs, results, strict=True):
+        for (method, path, body), (status, _reply) in zip(requests, worker, strict=True):
+            provider = path.rsplit("/", 1)[1]
+            if status == 200 and path.startswith("/api/byok-keys/"):
+                if method == "PUT":
+                    written.setdefault(provider, set()).add(body["apiKey"])
+                else:
+                    deleted.add(provider)
+    for provider, key in stored.items():
+        assert key in written.get(provider, set()), provider
+    for provider in set(written) - deleted:
+        assert provider in stored, f"lost the {provider} key"
+    assert KEPT in written and KEPT not in deleted
     items = shared_aws.client("dynamodb").scan(TableName=shared_aws.table)["Items"]
     assert not [i for i in items if i["sk"]["S"] == "BYOKLOCK"]
 
