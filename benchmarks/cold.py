@@ -3,9 +3,11 @@ import boto3, make one client and one call. Prints `ready <CPU seconds>` the mom
 parent's clock runs from spawning the process to that line, so interpreter start counts and process exit
 (which Lambda never pays on a cold start) does not."""
 
+import importlib.util
 import json
 import sys
 import time
+from types import ModuleType
 
 
 class Context:
@@ -21,6 +23,16 @@ class Context:
         return 600_000
 
 
+def load(source: str) -> ModuleType:
+    """Import a function's module from its file, as Lambda's runtime imports the handler's module."""
+    spec = importlib.util.spec_from_file_location("handler_module", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["handler_module"] = module  # as Lambda's import does; pydantic generics look it up
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     mode = sys.argv[1]
     if mode == "floor":
@@ -33,13 +45,7 @@ def main() -> None:
         )
         return
     source, handler_name, event_path = sys.argv[2], sys.argv[3], sys.argv[4]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("handler_module", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["handler_module"] = module  # as Lambda's import does; pydantic generics look it up
-    spec.loader.exec_module(module)
+    module = load(source)
     with open(event_path, encoding="utf-8") as f:
         event = json.load(f)
     result = getattr(module, handler_name)(event, Context())

@@ -7,9 +7,10 @@ AWS is whatever AWS_ENDPOINT_URL points at.
 """
 
 import gc
-import importlib.util
 import json
 import sys
+
+from benchmarks.cold import Context, load  # imports nothing a function would
 
 # botocore.exceptions is imported with the storage modules (a few ms); the SDK proper is its session and client.
 WATCHED = ("boto3", "s3transfer", "botocore.session", "botocore.client", "httpx", "aws_xray_sdk")
@@ -25,14 +26,9 @@ def collections() -> int:
 
 def main() -> None:
     source, handler_name, event_path = sys.argv[1:4]
-    from benchmarks.cold import Context  # imports nothing the functions would
 
     before = collections()
-    spec = importlib.util.spec_from_file_location("handler_module", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["handler_module"] = module
-    spec.loader.exec_module(module)
+    module = load(source)
     after_import = loaded()
     during_import = collections() - before
     frozen = gc.get_freeze_count()
