@@ -9,5 +9,5 @@ start built and resumes the collector once the first request is answered.
 import gc
 import os
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by Lambda (and `sam local`), never by tests or `make run`
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by Lambda and `sam local`; `make run` and in-process tests lack it
     gc.disable()
