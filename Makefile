@@ -59,4 +59,4 @@ bench: venv
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .pytest_cache .ruff_cache

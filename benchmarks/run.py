@@ -3,6 +3,7 @@
 1. AWS calls per warm request for every route, counted at botocore (service.Operation).
 2. Cold start as Lambda pays it: a fresh process imports a function's handler and serves its sample event
    (AWS on a loopback moto server), against a fresh process that imports boto3, makes one client and one call.
+   Both run on the base interpreter with Lambda's path: the layer's requirements, then the runtime's boto3.
    Runs interleaved, each round shuffled; medians; per function the median over rounds of its ratio to the
    same round's floor.
 3. Warm latency per route in-process against moto, as a ratio to the bare boto3 calls the route makes.
@@ -19,9 +20,11 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -38,6 +42,7 @@ from infra.local_api import sample_token
 from infra.local_aws import LocalAws
 from tests.conftest import Api, mocked_aws  # sets fake AWS credentials for in-process runs
 
+BENCH_DIR = runtime.ROOT / ".bench"  # the cold-start runs' Lambda-like sys.path
 PRO = "google-ai-studio/gemini-2.5-pro"
 # Functions whose sample request needs the platform-enabled providers (the access rule).
 PLATFORM_SECRET_READERS = ("PutConfigFunction", "ListByokProvidersFunction")
@@ -150,21 +155,24 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
 def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
     """Per function: median wall and CPU ms, and the median over rounds of its ratio to the floor measured in
     the same round (pairing cancels the drift of a shared VM, which moves a whole round at once)."""
-    with LocalAws.start(embedded=True) as aws:
+    from tests.provider_server import ProviderServer
+
+    provider = ProviderServer()
+    with LocalAws.start(embedded=True) as aws, tempfile.TemporaryDirectory() as scratch:
         fns = runtime.functions(aws.refs)
         cold = str(runtime.ROOT / "benchmarks" / "cold.py")
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_LOG", "_"))}
-        base_env["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-        base_env["PYTHONPATH"] = str(runtime.SHARED)
+        python, path = lambda_sys_path()
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_LOG", "_", "VIRTUAL_ENV"))}
+        base_env |= {"POWERTOOLS_LOG_LEVEL": "ERROR", "PYTHONPATH": path, "PYTHONNOUSERSITE": "1"}
         # The layer ships compiled bytecode (see template.yaml); let the warm-up pass write it here too.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
         jobs: list[tuple[str, list[str], dict[str, str]]] = [
-            ("floor", [sys.executable, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
+            ("floor", [python, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
         ]
         for fn in fns:
             events = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))
             handler = fn.handler.rsplit(".", 1)[1]
-            argv = [sys.executable, cold, fn.logical_id, str(fn.source), handler, str(events[0])]
+            argv = [python, cold, fn.logical_id, str(fn.source), handler, str(events[0])]
             env = base_env | fn.environment | lambda_variables(fn)
             jobs.append((fn.logical_id, argv, env))
             if fn.logical_id in PLATFORM_SECRET_READERS and not env.get("PLATFORM_MODEL_PROVIDERS"):
@@ -172,6 +180,8 @@ def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
                 # saves that read (and Powertools parameters' import of boto3) on a cold start.
                 named = env | {"PLATFORM_MODEL_PROVIDERS": "google-ai-studio"}
                 jobs.append((f"{fn.logical_id}, PLATFORM_MODEL_PROVIDERS set", argv, named))
+            if fn.logical_id == "TestConfigFunction":
+                jobs.append(_calling_test(argv, env, events[0], Path(scratch), provider.base_urls()))
         for _name, argv, env in jobs:  # one unmeasured pass fills the OS page cache and writes .pyc files
             _time_to_ready(argv, env)
         rounds: list[dict[str, tuple[float, float]]] = []
@@ -188,7 +198,46 @@ def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
             cpu_ratio = statistics.median(r[name][1] / r["floor"][1] for r in rounds)
             label = "boto3 floor" if name == "floor" else name
             rows.append((label, median_ms(walls), wall_ratio, median_ms(cpus), cpu_ratio))
-        return rows
+    provider.stop()
+    return rows
+
+
+def lambda_sys_path() -> tuple[str, str]:
+    """The interpreter and PYTHONPATH a function has on Lambda: the layer (our package and its requirements),
+    then the runtime's boto3 and botocore. Not the development virtualenv, whose extra packages change what some
+    imports load (httpx imports its command line, click and rich, when they are installed), and whose hundred
+    distributions pydantic scans for plugins. Installed once under .bench/ for this machine."""
+    from importlib.metadata import version
+
+    requirements = runtime.SHARED / "requirements.txt"
+    sdk = f"boto3=={version('boto3')}"  # the SDK the tests run against
+    wanted = requirements.read_text() + sdk
+    marker = BENCH_DIR / "installed"
+    if not marker.exists() or marker.read_text() != wanted:
+        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
+        subprocess.run([*pip, str(BENCH_DIR / "layer"), "--requirement", str(requirements)], check=True)
+        subprocess.run([*pip, str(BENCH_DIR / "runtime"), sdk], check=True)
+        marker.write_text(wanted)
+    python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return str(python), os.pathsep.join(str(p) for p in (runtime.SHARED, BENCH_DIR / "layer", BENCH_DIR / "runtime"))
+
+
+def _calling_test(
+    argv: list[str], env: dict[str, str], sample: Path, scratch: Path, base_urls: dict[str, str]
+) -> tuple[str, list[str], dict[str, str]]:
+    """The model test's sample switches its action off. A real test also reads the platform key (Powertools
+    parameters) and calls the provider, here the loopback stand-in over plain HTTP: httpx and its TLS context
+    load too."""
+    event = json.loads(sample.read_text())
+    event["body"] = json.dumps({"agentActionName": "blueprint", "testPrompt": "Reply with OK."})
+    calling = scratch / "TestConfigFunction-calling.json"
+    calling.write_text(json.dumps(event))
+    keys_id = "model-config/bench-platform-keys"
+    keys = {"google-ai-studio": "AIza-bench-0123456789abcdefghij"}
+    boto3.client("secretsmanager").create_secret(Name=keys_id, SecretString=json.dumps(keys))
+    env = env | base_urls | {"PLATFORM_KEYS_SECRET_ID": keys_id}
+    return "TestConfigFunction, calling a provider", [*argv[:-1], str(calling)], env
 
 
 def lambda_variables(fn: runtime.Function) -> dict[str, str]:
@@ -394,9 +443,12 @@ def report(results: dict[str, Any]) -> str:
             f"## Cold start (fresh process: import + first request; medians of {results['cold_runs']} rounds)",
             "",
             "Wall: spawn to first answer. CPU: the process's CPU time at its first answer (interpreter start "
-            "included, moto's work in the parent excluded). Each ratio is the median over rounds of the function's "
-            "time over the floor's in the same round. Each function serves its sample event from `infra/events/`; "
-            "the model test's sample is a switched-off action, so no provider is called.",
+            "included, moto's work in the parent excluded). Every process runs on the base interpreter with "
+            "Lambda's path: the layer (our package and `shared/requirements.txt`), then the runtime's boto3. "
+            "Each ratio is the median over rounds of the function's time over the floor's in the same round. "
+            "Each function serves its sample event from `infra/events/`; the model test's sample is a "
+            "switched-off action, so no provider is called; the row after it is a test that reads the platform "
+            "key and calls a loopback stand-in of the provider.",
             "",
             "| function | wall ms | x floor | CPU ms | x floor |",
             "|---|---|---|---|---|",
