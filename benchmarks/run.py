@@ -158,6 +158,13 @@ def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
     from tests.provider_server import ProviderServer
 
     provider = ProviderServer()
+    try:
+        return _cold_starts(runs, provider)
+    finally:
+        provider.stop()
+
+
+def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, float, float]]:
     with LocalAws.start(embedded=True) as aws, tempfile.TemporaryDirectory() as scratch:
         fns = runtime.functions(aws.refs)
         cold = str(runtime.ROOT / "benchmarks" / "cold.py")
@@ -198,7 +205,6 @@ def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
             cpu_ratio = statistics.median(r[name][1] / r["floor"][1] for r in rounds)
             label = "boto3 floor" if name == "floor" else name
             rows.append((label, median_ms(walls), wall_ratio, median_ms(cpus), cpu_ratio))
-    provider.stop()
     return rows
 
 
