@@ -16,7 +16,7 @@ FUNCTIONS = runtime.functions()
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.logical_id)
 def test_a_cold_start_loads_only_what_its_request_needs(shared_aws, fn):
     event = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))[0]
-    refused = "http://127.0.0.1:9"  # a model test of the sample gets a refused connection, never the internet
+    refused = "http://127.0.0.1:9"  # should a sample ever call a provider: a refused connection, not the internet
     env = shared_aws.env | {
         "AWS_LAMBDA_FUNCTION_NAME": fn.logical_id,  # as Lambda sets it
         "PYTHONPATH": str(runtime.SHARED),
