@@ -258,6 +258,7 @@ def shared_aws(moto_server: str) -> SharedAws:
         "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
         "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "KEY_WRITE_LIMIT_PER_MINUTE": "100000",  # twenty clients of one user: the limit is tested on its own
     }
     shared = SharedAws(moto_server, table, env)
     runtime.create_table(shared.client("dynamodb"), table)

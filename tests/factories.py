@@ -2,26 +2,26 @@
 
 from typing import Any
 
-from modelconfig.schemas import ConfigRow
+from modelconfig.storage.overrides import Override
 
 CREATED = "2026-01-01T00:00:00.000Z"
 
 
-def config_row(user_id: str, action: str, model: str, **fields: Any) -> ConfigRow:
+def config_row(user_id: str, action: str, model: str, **fields: Any) -> Override:
     """A stored override as storage returns it; unset fields null, as a PUT leaves them."""
-    return ConfigRow(
+    return Override(
         **{
             "id": f"{user_id}-{action}",
-            "userId": user_id,
-            "agentActionName": action,
-            "modelName": model,
-            "maxTokens": None,
+            "user_id": user_id,
+            "action": action,
+            "model": model,
+            "max_tokens": None,
             "temperature": None,
-            "reasoningEffort": None,
-            "fallbackModel": None,
-            "isActive": True,
-            "createdAt": CREATED,
-            "updatedAt": CREATED,
+            "reasoning_effort": None,
+            "fallback": None,
+            "provider_override": None,
+            "created_at": CREATED,
+            "updated_at": CREATED,
         }
         | fields
     )

@@ -10,7 +10,7 @@ from modelconfig.schemas import MessageData, Ok
 app = create_app()
 
 
-@app.delete("/api/byok-keys/<provider>", responses=route_responses(404), summary="Delete a provider key")
+@app.delete("/api/byok-keys/<provider>", responses=route_responses(429, 404), summary="Delete a provider key")
 def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[MessageData]:
     return Ok(data=keys.delete_key(user_id(app), provider))
 

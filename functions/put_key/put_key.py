@@ -10,7 +10,7 @@ from modelconfig.schemas import KeyBody, Ok, SavedKeyData
 app = create_app()
 
 
-@app.put("/api/byok-keys/<provider>", responses=route_responses(), summary="Store a provider key")
+@app.put("/api/byok-keys/<provider>", responses=route_responses(429), summary="Store a provider key")
 def put_key(provider: Annotated[ByokProvider, Path()], body: Annotated[KeyBody, Body()]) -> Ok[SavedKeyData]:
     return Ok(data=keys.put_key(user_id(app), provider, body.apiKey.get_secret_value()))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelconfig import sweep  # first: the layer's import starts the cold start (see modelconfig/__init__.py)
 from modelconfig.api.coldstart import entry_point
-from modelconfig.api.observability import logger, metrics
+from modelconfig.observability import logger, metrics
 from modelconfig.storage.aws import lambda_
 
 if TYPE_CHECKING:
@@ -17,11 +17,10 @@ _metrics = metrics()
 
 
 def _continue(context: LambdaContext) -> Any:
-    def invoke_again(run_id: str) -> None:
+    def invoke_again(request: sweep.SweepRequest) -> None:
+        payload = {"runId": request.run_id, "continuation": True, "force": request.force}
         lambda_().invoke(
-            FunctionName=context.invoked_function_arn,
-            InvocationType="Event",
-            Payload=json.dumps({"runId": run_id, "continuation": True}).encode(),
+            FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
         )
 
     return invoke_again
@@ -41,6 +40,7 @@ def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _metrics.add_metric(name="OverridesScanned", unit="Count", value=result["scanned"])
         _metrics.add_metric(name="OverridesReset", unit="Count", value=result["reset"])
         _metrics.add_metric(name="UsersTouched", unit="Count", value=result["usersTouched"])
+        _metrics.add_metric(name="SweepHeld", unit="Count", value=result["held"])
         for reason, count in result["resetByReason"].items():
             _metrics.add_metric(name=f"Reset_{reason}", unit="Count", value=count)
     logger.info("sweep finished" if result["complete"] else "sweep paused", extra=result)

@@ -9,9 +9,12 @@ from modelconfig.schemas import Ok, TestBody, TestData
 app = create_app()
 
 
-@app.post("/api/model-configs/test", responses=route_responses(), summary="Test a config with a real call")
+@app.post("/api/model-configs/test", responses=route_responses(429), summary="Test a config with a real call")
 def test_config(body: Annotated[TestBody, Body()]) -> Ok[TestData]:
-    return Ok(data=modeltest.run_test(user_id(app), body))
+    context = app.lambda_context
+    return Ok(
+        data=modeltest.run_test(user_id(app), body, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    )
 
 
 lambda_handler = handler(app)

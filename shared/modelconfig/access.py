@@ -1,13 +1,23 @@
-"""Who may use which model: platform-enabled providers, and providers covered by a user's own key."""
+"""The one access rule: can this user use this model for this action, and with which key?
+
+Every route and job asks here, so a rule changes in one place: PUT (403), the model test (its key choice
+and its errors), `byok-providers`, the merged views (an override reads as inactive), resolve, and the sweep
+(whose reset reasons are the codes below).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
+from functools import cached_property
+from typing import Literal, NamedTuple
 
-from modelconfig.catalog import CATALOG
+from modelconfig.catalog import CATALOG, AgentAction
 from modelconfig.errors import AccessDenied
 from modelconfig.settings import settings
 from modelconfig.storage import secrets
+
+Role = Literal["model", "fallback"]
+KeySource = Literal["user", "platform"]
 
 
 def platform_providers() -> frozenset[str]:
@@ -18,26 +28,94 @@ def platform_providers() -> frozenset[str]:
     return frozenset(p for p in secrets.platform_keys() if p in CATALOG.providers)
 
 
+class Grants:
+    """What one user may call: the platform-enabled providers, and the providers covered by a live key of
+    the user. Each side is read on first use only, so a rule that never needs the user's keys reads none."""
+
+    def __init__(
+        self,
+        user_keys: Callable[[], Collection[str]] | Collection[str],
+        platform: Callable[[], Collection[str]] = platform_providers,
+    ) -> None:
+        self._user_keys = user_keys
+        self._platform = platform
+
+    @cached_property
+    def platform(self) -> frozenset[str]:
+        return frozenset(self._platform())
+
+    @cached_property
+    def user(self) -> frozenset[str]:
+        keys = self._user_keys
+        return frozenset(keys() if callable(keys) else keys)
+
+    def covers(self, provider: str) -> bool:
+        return provider in self.platform or provider in self.user
+
+
+class Denial(NamedTuple):
+    """Why a model cannot be used. `reason` is the code the sweep reports; `message` is fit to show a user."""
+
+    reason: str
+    message: str
+    provider: str | None = None
+
+    def forbidden(self) -> AccessDenied:
+        """The 403 of a PUT that asked for this model."""
+        provider = self.provider or ""
+        if provider and CATALOG.providers[provider].byok:
+            return AccessDenied(
+                f"provider '{provider}' is not enabled on this platform and you have no API key for it; "
+                f"add one with PUT /api/byok-keys/{provider}"
+            )
+        return AccessDenied(f"provider '{provider}' is not enabled on this platform and takes no user keys")
+
+
+def denial(
+    action: AgentAction | None, model_id: str | None, grants: Grants | None, role: Role = "model"
+) -> Denial | None:
+    """Why `model_id` cannot serve `action` for the user of `grants` (None: it can, or there is no model).
+    Without grants, only the catalog and the action's constraint are checked."""
+    if model_id is None:
+        return None
+    if action is None:
+        return Denial("action_not_in_catalog", "the agent action is no longer in the catalog")
+    model = CATALOG.models.get(model_id)
+    if model is None:
+        return Denial(f"{role}_not_in_catalog", f"{role} '{model_id}' is no longer in the catalog")
+    if not action.allows(model_id):
+        return Denial(f"{role}_not_allowed", f"{role} '{model_id}' is not allowed for {action.key}")
+    provider = model.provider
+    if grants is None or provider is None or grants.covers(provider):
+        return None
+    return Denial(f"{role}_no_key_access", f"no API key for provider '{provider}'", provider)
+
+
+def first_denial(
+    action: AgentAction | None, model: str | None, fallback: str | None, grants: Grants | None
+) -> Denial | None:
+    """The denial of the model, else of the fallback: why a stored override can no longer work."""
+    return denial(action, model, grants, "model") or denial(action, fallback, grants, "fallback")
+
+
+def require(action: AgentAction, models: tuple[str, str | None], grants: Grants) -> None:
+    """Raise the 403 of the first of (model, fallback) whose provider the user cannot use."""
+    for role, model_id in zip(("model", "fallback"), models, strict=True):
+        found = denial(action, model_id, grants, role)  # type: ignore[arg-type]
+        if found is not None and found.provider is not None:
+            raise found.forbidden()
+
+
+def key_source(provider: str, grants: Grants, *, use_user_keys: bool = True) -> KeySource | None:
+    """Whose key a call to `provider` uses: a live key of the user's when allowed, else the platform's when
+    the provider is platform-enabled, else none."""
+    if use_user_keys and provider in grants.user:
+        return "user"
+    if provider in grants.platform:
+        return "platform"
+    return None
+
+
 def platform_models() -> list[str]:
     enabled = platform_providers()
     return [m.id for m in CATALOG.models.values() if m.provider in enabled]
-
-
-def require_access(model_ids: Iterable[str | None], user_key_providers: Callable[[], Iterable[str]]) -> None:
-    """Raise AccessDenied naming the first provider that is neither platform-enabled nor covered by a key of
-    the user. The user's key status is asked for only when a model needs it, and at most once."""
-    enabled = platform_providers()
-    covered: frozenset[str] | None = None
-    for model_id in model_ids:
-        provider = CATALOG.models[model_id].provider if model_id else None
-        if provider is None or provider in enabled:
-            continue
-        if covered is None:
-            covered = frozenset(user_key_providers())
-        if provider not in covered:
-            if CATALOG.providers[provider].byok:
-                raise AccessDenied(
-                    f"provider '{provider}' is not enabled on this platform and you have no API key for it; "
-                    f"add one with PUT /api/byok-keys/{provider}"
-                )
-            raise AccessDenied(f"provider '{provider}' is not enabled on this platform and takes no user keys")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from functools import cache
 
-from modelconfig import access
+from modelconfig import access, clock
+from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG, AgentAction
 from modelconfig.errors import InvalidInput, NotFound
 from modelconfig.schemas import (
@@ -27,11 +27,8 @@ from modelconfig.schemas import (
     TempConfig,
     UpdateBody,
 )
-from modelconfig.storage import table
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from modelconfig.storage import keystatus, overrides
+from modelconfig.storage.overrides import Override
 
 
 def action_of(name: str) -> AgentAction:
@@ -40,11 +37,6 @@ def action_of(name: str) -> AgentAction:
     except KeyError:
         valid = ", ".join(CATALOG.actions)
         raise InvalidInput(f"unknown agent action; valid actions: {valid}") from None
-
-
-def usable(action: AgentAction, model_id: str | None) -> bool:
-    """A stored model still works for the action: it is in the catalog and its constraint allows it."""
-    return model_id is not None and model_id in CATALOG.models and action.allows(model_id)
 
 
 def default_config(action: AgentAction) -> ModelConfig:
@@ -58,18 +50,20 @@ def default_config(action: AgentAction) -> ModelConfig:
     )
 
 
-def merge(action: AgentAction, row: ConfigRow | None) -> MergedConfig:
-    """The override with each null field taken from the default. A primary model that no longer works falls
-    back to the whole default; a fallback that no longer works falls back to the default fallback."""
+def merge(action: AgentAction, row: Override | None, grants: Grants | None = None) -> MergedConfig:
+    """The override with each null field taken from the default. A primary model the access rule refuses
+    falls back to the whole default; a refused fallback falls back to the default fallback."""
     default = action.default
-    if row is None or not usable(action, row.modelName):
+    if row is None or access.denial(action, row.model, grants) is not None:
         return MergedConfig(**default_config(action).model_dump(), isUserOverride=False)
     return MergedConfig(
-        name=row.modelName,
-        reasoning_effort=row.reasoningEffort or default.reasoning_effort,
-        max_tokens=row.maxTokens if row.maxTokens is not None else default.max_tokens,
+        name=row.model,
+        reasoning_effort=row.reasoning_effort or default.reasoning_effort,
+        max_tokens=row.max_tokens if row.max_tokens is not None else default.max_tokens,
         temperature=row.temperature if row.temperature is not None else default.temperature,
-        fallbackModel=row.fallbackModel if usable(action, row.fallbackModel) else default.fallbackModel,
+        fallbackModel=row.fallback
+        if row.fallback is not None and access.denial(action, row.fallback, grants, "fallback") is None
+        else default.fallbackModel,
         isUserOverride=True,
         userConfigId=row.id,
     )
@@ -91,6 +85,30 @@ def overlay(config: MergedConfig, temp: TempConfig | None) -> MergedConfig:
             }.items()
             if v is not None
         }
+    )
+
+
+def require_allowed(action: AgentAction, model_id: str | None, fallback: str | None) -> None:
+    """400 when the model or the fallback is not allowed by the action's constraint (PUT and tempConfig)."""
+    for what, candidate in (("model", model_id), ("fallback model", fallback)):
+        if candidate is not None and not action.allows(candidate):
+            raise _not_allowed(action, what, candidate)
+
+
+def wire_row(row: Override) -> ConfigRow:
+    return ConfigRow(
+        id=row.id,
+        userId=row.user_id,
+        agentActionName=row.action,
+        modelName=row.model,
+        maxTokens=row.max_tokens,
+        temperature=row.temperature,
+        reasoningEffort=row.reasoning_effort,  # type: ignore[arg-type]
+        fallbackModel=row.fallback,
+        providerOverride=row.provider_override,  # type: ignore[arg-type]
+        isActive=True,
+        createdAt=row.created_at,
+        updatedAt=row.updated_at,
     )
 
 
@@ -130,7 +148,7 @@ def defaults_view() -> DefaultsData:
 
 
 def list_configs(user_id: str) -> ConfigsData:
-    rows = table.query_configs(user_id)
+    rows = overrides.query(user_id)
     return ConfigsData(
         configs={key: merge(action, rows.get(key)) for key, action in CATALOG.actions.items()},
         defaults=all_defaults(),
@@ -141,7 +159,7 @@ def list_configs(user_id: str) -> ConfigsData:
 def get_config(user_id: str, action_name: str) -> ConfigData:
     action = action_of(action_name)
     return ConfigData(
-        config=merge(action, table.get_config(user_id, action.key)),
+        config=merge(action, overrides.get(user_id, action.key)),
         defaultConfig=default_config(action),
         message="Model configuration retrieved successfully",
     )
@@ -149,56 +167,53 @@ def get_config(user_id: str, action_name: str) -> ConfigData:
 
 def update_config(user_id: str, action_name: str, body: UpdateBody) -> SavedConfigData:
     action = action_of(action_name)
-    if not action.allows(body.modelName):
-        raise _not_allowed(action, "model", body.modelName)
-    if body.fallbackModel is not None and not action.allows(body.fallbackModel):
-        raise _not_allowed(action, "fallback model", body.fallbackModel)
-    access.require_access((body.modelName, body.fallbackModel), lambda: table.query_keys(user_id).keys())
-    now = now_iso()
-    row = table.save_config(
-        user_id,
-        ConfigRow(
+    require_allowed(action, body.modelName, body.fallbackModel)
+    access.require(action, (body.modelName, body.fallbackModel), access.Grants(lambda: keystatus.query(user_id)))
+    now = clock.now_iso()
+    row = overrides.save(
+        Override(
             id=str(uuid.uuid4()),
-            userId=user_id,
-            agentActionName=action.key,
-            modelName=body.modelName,
-            maxTokens=body.maxTokens,
+            user_id=user_id,
+            action=action.key,
+            model=body.modelName,
+            max_tokens=body.maxTokens,
             temperature=body.temperature,
-            reasoningEffort=body.reasoningEffort,
-            fallbackModel=body.fallbackModel,
-            isActive=True,
-            createdAt=now,
-            updatedAt=now,
-        ),
+            reasoning_effort=body.reasoningEffort,
+            fallback=body.fallbackModel,
+            provider_override=body.providerOverride,
+            created_at=now,
+            updated_at=now,
+        )
     )
-    return SavedConfigData(config=row, message="Model configuration updated successfully")
+    return SavedConfigData(config=wire_row(row), message="Model configuration updated successfully")
 
 
 def delete_config(user_id: str, action_name: str) -> MessageData:
     action = action_of(action_name)
-    if not table.delete_config(user_id, action.key):
+    if not overrides.delete(user_id, action.key):
         raise NotFound(f"you have no override for {action.key}; it already uses the default")
     return MessageData(message="Model configuration reset to default")
 
 
 def reset_all(user_id: str) -> ResetData:
-    keys = table.config_keys(user_id)
-    table.delete_items(keys)
-    return ResetData(resetCount=len(keys), message=f"Reset {len(keys)} model configuration(s) to defaults")
+    count = overrides.delete_all(user_id)
+    return ResetData(resetCount=count, message=f"Reset {count} model configuration(s) to defaults")
 
 
 def byok_providers(user_id: str, action_name: str | None) -> ByokProvidersData:
     action = action_of(action_name) if action_name is not None else None
-    keys = table.query_keys(user_id)
+    stored = keystatus.query(user_id)
 
     def fits(model_id: str) -> bool:
         return action is None or action.allows(model_id)
 
     return ByokProvidersData(
         providers=[
-            ProviderStatus(provider=p, hasValidKey=p in keys, keyPreview=keys[p].preview if p in keys else None)
+            ProviderStatus(provider=p, hasValidKey=p in stored, keyPreview=stored[p].preview if p in stored else None)
             for p in CATALOG.byok_providers
         ],
-        modelsByProvider={p: [m for m in CATALOG.models_of(p) if fits(m)] for p in CATALOG.byok_providers if p in keys},
+        modelsByProvider={
+            p: [m for m in CATALOG.models_of(p) if fits(m)] for p in CATALOG.byok_providers if p in stored
+        },
         platformModels=[m for m in access.platform_models() if fits(m)],
     )

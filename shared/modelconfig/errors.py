@@ -1,4 +1,4 @@
-"""Domain errors. The API layer maps each class to one HTTP status (modelconfig.api.http); nothing here
+"""Domain errors. `modelconfig.api.errors` maps each class to one HTTP status and error name; nothing here
 knows about HTTP. Messages are shown to users: they never carry a key, a raw upstream body or internals."""
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ class InvalidInput(DomainError):
     """The request is well-formed but asks for something the rules do not allow."""
 
 
+class Unauthenticated(DomainError):
+    """No usable identity."""
+
+
 class AccessDenied(DomainError):
     """The user may not use what they asked for (no platform access and no key of theirs)."""
 
@@ -24,12 +28,24 @@ class NotFound(DomainError):
     """Nothing to act on."""
 
 
-class Unauthenticated(DomainError):
-    """No usable identity."""
+class NotAllowedMethod(DomainError):
+    """The path exists, but not with this method."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
 
 
 class PayloadTooLarge(DomainError):
     """The request body is over the limit."""
+
+
+class TooManyRequests(DomainError):
+    """A per-user limit is spent for now; nothing was called or stored."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(DomainError):

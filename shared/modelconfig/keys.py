@@ -16,13 +16,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from modelconfig.api.observability import logger
+from modelconfig import clock, limits
 from modelconfig.catalog import CATALOG
-from modelconfig.configs import now_iso
 from modelconfig.errors import InvalidInput, NotFound
+from modelconfig.observability import logger
 from modelconfig.schemas import KeysData, KeyStatus, MessageData, SavedKeyData
-from modelconfig.storage import secrets, table
-from modelconfig.storage.table import KeyRecord
+from modelconfig.storage import keystatus, secrets
+from modelconfig.storage.keystatus import KeyRecord
 
 LEASE_SECONDS = 30  # above the key functions' 10 s timeout
 LEASE_WAIT_SECONDS = 3.0
@@ -52,11 +52,11 @@ def validate_key(provider: str, api_key: str) -> str:
 
 
 def list_keys(user_id: str) -> KeysData:
-    records = table.query_keys(user_id)
+    stored = keystatus.query(user_id)
     return KeysData(
         providers=[
-            KeyStatus(provider=p, hasValidKey=True, keyPreview=records[p].preview, updatedAt=records[p].updated_at)
-            if p in records
+            KeyStatus(provider=p, hasValidKey=True, keyPreview=stored[p].preview, updatedAt=stored[p].updated_at)
+            if p in stored
             else KeyStatus(provider=p, hasValidKey=False)
             for p in CATALOG.byok_providers
         ]
@@ -65,7 +65,7 @@ def list_keys(user_id: str) -> KeysData:
 
 def put_key(user_id: str, provider: str, api_key: str) -> SavedKeyData:
     key = validate_key(provider, api_key)
-    record = KeyRecord(provider=provider, preview=preview(key), updated_at=now_iso())
+    record = KeyRecord(provider=provider, preview=preview(key), updated_at=clock.now_iso())
     _change(user_id, lambda keys: keys | {provider: key}, put=[record], delete=[])
     return SavedKeyData(provider=provider, keyPreview=record.preview, updatedAt=record.updated_at)
 
@@ -87,8 +87,9 @@ def _change(
     put: list[KeyRecord],
     delete: list[str],
 ) -> None:
+    limits.count_key_write(user_id)  # before the lease and any secret write: a refused write touches nothing
     token = uuid.uuid4().hex
-    taken_over = table.acquire_key_lock(user_id, token, lease_seconds=LEASE_SECONDS, wait_seconds=LEASE_WAIT_SECONDS)
+    taken_over = keystatus.acquire_lease(user_id, token, lease_seconds=LEASE_SECONDS, wait_seconds=LEASE_WAIT_SECONDS)
     try:
         current = secrets.read_user_keys(user_id)
         before = current or {}
@@ -98,14 +99,14 @@ def _change(
             after = apply(before)
         except NotFound:
             if taken_over:  # nothing to change, but the interrupted write before us still needs its repair
-                table.commit_key_status(user_id, token, put=put, delete=[p for p in delete if p not in before])
+                keystatus.commit(user_id, token, put=put, delete=[p for p in delete if p not in before])
             raise
         secrets.write_user_keys(user_id, after, exists=current is not None)
     except BaseException:
-        table.release_key_lock(user_id, token)
+        keystatus.release_lease(user_id, token)
         raise
     try:
-        table.commit_key_status(user_id, token, put=put, delete=delete)
+        keystatus.commit(user_id, token, put=put, delete=delete)
     except BaseException:
         _undo(user_id, token, current)
         raise
@@ -115,8 +116,8 @@ def _with_repairs(
     user_id: str, secret: dict[str, str], put: list[KeyRecord], delete: list[str]
 ) -> tuple[list[KeyRecord], list[str]]:
     """Status records that make DynamoDB match the secret again, merged with this change's own."""
-    records = table.query_keys(user_id)
-    now = now_iso()
+    records = keystatus.query(user_id)
+    now = clock.now_iso()
     own = {r.provider for r in put} | set(delete)
     fixes = [
         KeyRecord(p, preview(k), now)
@@ -137,4 +138,4 @@ def _undo(user_id: str, token: str, previous: dict[str, str] | None) -> None:
     except Exception:
         logger.error("could not restore the key secret after a failed status write; the next write repairs it")
         return
-    table.release_key_lock(user_id, token)
+    keystatus.release_lease(user_id, token)

@@ -14,6 +14,7 @@ from pydantic import (
     SecretStr,
     SerializerFunctionWrapHandler,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -47,6 +48,7 @@ ModelId = Annotated[
 MaxTokens = Annotated[int, Field(strict=True, ge=1, le=200_000)]
 Temperature = Annotated[float, Field(strict=True, ge=0, le=2, allow_inf_nan=False), AfterValidator(_round_temperature)]
 ReasoningEffort = Literal["low", "medium", "high"]
+ProviderOverride = Literal["cloudflare", "direct"]
 
 
 class Schema(BaseModel):
@@ -73,20 +75,43 @@ class Compact(Schema):
 # ---- requests -------------------------------------------------------------------------------------------
 
 
-class UpdateBody(Request):
+READ_SIDE_NAMES = {"name": "modelName", "max_tokens": "maxTokens", "reasoning_effort": "reasoningEffort"}
+
+
+class ConfigFields(Request):
+    """What a PUT body and a test's tempConfig share. The read-side names of GET (`name`, `max_tokens`,
+    `reasoning_effort`) are accepted too, so a config read by GET can be sent back as it is."""
+
+    maxTokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+    reasoningEffort: ReasoningEffort | None = None
+    fallbackModel: ModelId | None = None
+    providerOverride: ProviderOverride | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_side_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for read_name, name in READ_SIDE_NAMES.items():
+            if read_name not in data:
+                continue
+            value = data.pop(read_name)
+            if name in data and data[name] != value:
+                raise PydanticCustomError(
+                    "conflicting_names", f"{read_name} and {name} are one field with two values; send one"
+                )
+            data[name] = value
+        return data
+
+
+class UpdateBody(ConfigFields):
     modelName: ModelId
-    maxTokens: MaxTokens | None = None
-    temperature: Temperature | None = None
-    reasoningEffort: ReasoningEffort | None = None
-    fallbackModel: ModelId | None = None
 
 
-class TempConfig(Request):
+class TempConfig(ConfigFields):
     modelName: ModelId | None = None
-    maxTokens: MaxTokens | None = None
-    temperature: Temperature | None = None
-    reasoningEffort: ReasoningEffort | None = None
-    fallbackModel: ModelId | None = None
 
 
 class TestBody(Request):
@@ -126,6 +151,7 @@ class ConfigRow(Schema):
     temperature: float | None
     reasoningEffort: ReasoningEffort | None
     fallbackModel: str | None
+    providerOverride: ProviderOverride | None = None
     isActive: bool
     createdAt: str
     updatedAt: str
@@ -243,7 +269,9 @@ class ErrorBody(Schema):
         "Unauthorized",
         "Forbidden",
         "NotFound",
+        "MethodNotAllowed",
         "PayloadTooLarge",
+        "TooManyRequests",
         "InternalError",
         "ServiceUnavailable",
     ]

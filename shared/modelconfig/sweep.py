@@ -1,32 +1,46 @@
 """The scheduled reset sweep (SPEC section 7): reset (delete) stored overrides that can no longer work.
 
-An override can no longer work when its model or fallback is not in the catalog, violates its action's
-constraint, or belongs to a provider that is neither platform-enabled nor covered by a key the user still
-has. A run pages through the whole table with bounded memory, deletes in batches of 25, saves a checkpoint
-after every page, and stops before its deadline with `complete: false`; the same run id carries on from the
-checkpoint. A run that already finished answers its stored summary again, so a duplicate event does nothing.
+Why an override can no longer work is the access rule's answer (`access.first_denial`): its model or fallback
+left the catalog, violates its action's constraint, or belongs to a provider that is neither platform-enabled
+nor covered by a key the user still has. A run pages through the whole table with bounded memory, saves a
+checkpoint after every page, and stops before its deadline with `complete: false`; the same run id carries
+on from the checkpoint. A run that already finished answers its stored summary again.
+
+Two guards keep a fault from wiping users' choices:
+- Each reset is a conditional delete on the `updatedAt` the scan read, so an override saved or changed after
+  the scan survives (a DeleteItem costs the same write unit with or without its condition; a transaction
+  would cost two per item).
+- A breaker: resets for lost key access beyond `max(50, 10% of the overrides scanned so far)` in one run
+  are held, not applied, and so are all of them when the platform keys secret cannot be read (a slip in
+  that secret would otherwise reset every user's choices of that provider). `{"force": true}` applies them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from modelconfig import access
+from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG
-from modelconfig.errors import InvalidInput
-from modelconfig.schemas import ConfigRow
-from modelconfig.storage import table
-from modelconfig.storage.table import BATCH_SIZE, Checkpoint, ItemKey, KeyRecord
+from modelconfig.errors import InvalidInput, ServiceUnavailable
+from modelconfig.observability import logger
+from modelconfig.storage import keystatus, overrides, sweeps
+from modelconfig.storage.keystatus import KeyRecord
+from modelconfig.storage.overrides import Override
+from modelconfig.storage.sweeps import Checkpoint
 
 MAX_TARGETED_USERS = 1000
+BREAKER_FLOOR = 50
+BREAKER_SHARE = 0.10
+ACCESS_REASON = "_no_key_access"
 
 
 class SweepRequest(NamedTuple):
     run_id: str
     user_ids: tuple[str, ...] | None = None  # an operator's targeted reset
+    force: bool = False  # apply resets for lost key access that the breaker would hold
 
 
 def parse_request(event: Any, fallback_run_id: str) -> SweepRequest:
@@ -44,73 +58,61 @@ def parse_request(event: Any, fallback_run_id: str) -> SweepRequest:
             raise InvalidInput(f"userIds must be a list of 1 to {MAX_TARGETED_USERS} non-empty user id strings")
         user_ids = tuple(dict.fromkeys(raw_ids))
     run_id = event.get("runId") or event.get("scheduledTime") or event.get("id") or fallback_run_id
-    return SweepRequest(run_id=str(run_id)[:200], user_ids=user_ids)
-
-
-def verdict(action_name: str, row: ConfigRow, user_keys: frozenset[str], enabled: frozenset[str]) -> str | None:
-    """Why an override can no longer work, or None when it still works."""
-    action = CATALOG.actions.get(action_name)
-    if action is None:
-        return "action_not_in_catalog"
-    for role, model_id in (("model", row.modelName), ("fallback", row.fallbackModel)):
-        if model_id is None:
-            continue
-        model = CATALOG.models.get(model_id)
-        if model is None:
-            return f"{role}_not_in_catalog"
-        if not action.allows(model_id):
-            return f"{role}_not_allowed"
-        if model.provider is not None and model.provider not in enabled and model.provider not in user_keys:
-            return f"{role}_no_key_access"
-    return None
+    force = detail.get("force", event.get("force", False))
+    if not isinstance(force, bool):
+        raise InvalidInput("force must be true or false")
+    return SweepRequest(run_id=str(run_id)[:200], user_ids=user_ids, force=force)
 
 
 @dataclass
 class _Sweeper:
     checkpoint: Checkpoint
-    enabled: frozenset[str]
-    pending: list[ItemKey] = field(default_factory=list)
-    reasons: Counter[str] = field(default_factory=Counter)
+    platform: frozenset[str] | None  # None: the platform keys secret could not be read
+    force: bool = False
     user: str | None = None
     user_keys: set[str] = field(default_factory=set)
     user_keys_known: bool = False
+    pending: list[tuple[Override, str]] = field(default_factory=list)
 
-    def visit(self, key: ItemKey, value: ConfigRow | KeyRecord, *, resumed_mid_partition: bool) -> None:
-        if key.user_id != self.user:
-            self.user, self.user_keys = key.user_id, set()
+    def visit(self, user_id: str, value: Override | KeyRecord, *, resumed_mid_partition: bool) -> None:
+        if user_id != self.user:
+            self.user, self.user_keys = user_id, set()
             # A user's BYOK# items sort before their CONFIG# items, so from the start of a partition the key
             # status is complete by the first config. Only a partition cut by a resume needs a read.
             self.user_keys_known = not resumed_mid_partition
         if isinstance(value, KeyRecord):
             self.user_keys.add(value.provider)
             return
-        if key.action is None:
-            return
         if not self.user_keys_known:
-            self.user_keys = set(table.query_keys(key.user_id))
+            self.user_keys = set(keystatus.query(user_id))
             self.user_keys_known = True
         self.checkpoint.scanned += 1
-        reason = verdict(key.action, value, frozenset(self.user_keys), self.enabled)
-        if reason is not None:
-            self.reasons[reason] += 1
-            self.pending.append(key)
-            if len(self.pending) >= BATCH_SIZE:
-                self.flush()
+        grants = Grants(self.user_keys, platform=lambda: self.platform or frozenset())
+        found = access.first_denial(CATALOG.actions.get(value.action), value.model, value.fallback, grants)
+        if found is not None:
+            self.pending.append((value, found.reason))
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        table.delete_items(self.pending)
         c = self.checkpoint
-        for k in self.pending:
-            if k.user_id != c.last_user_touched:
+        for row, reason in self.pending:
+            if reason.endswith(ACCESS_REASON) and not self.force and self._hold_access_resets():
+                c.held += 1
+                continue
+            if not sweeps.delete_unchanged(row):
+                c.skipped += 1  # saved or changed since the scan read it: the user's newer choice stays
+                continue
+            c.reset += 1
+            c.reset_by_reason[reason] = c.reset_by_reason.get(reason, 0) + 1
+            if row.user_id != c.last_user_touched:
                 c.users_touched += 1
-                c.last_user_touched = k.user_id
-        c.reset += len(self.pending)
-        for reason, n in self.reasons.items():
-            c.reset_by_reason[reason] = c.reset_by_reason.get(reason, 0) + n
+                c.last_user_touched = row.user_id
         self.pending.clear()
-        self.reasons.clear()
+
+    def _hold_access_resets(self) -> bool:
+        if self.platform is None:
+            return True
+        applied = sum(n for r, n in self.checkpoint.reset_by_reason.items() if r.endswith(ACCESS_REASON))
+        return applied >= max(BREAKER_FLOOR, BREAKER_SHARE * self.checkpoint.scanned)
 
 
 def summary(c: Checkpoint, *, complete: bool, **extra: Any) -> dict[str, Any]:
@@ -120,6 +122,8 @@ def summary(c: Checkpoint, *, complete: bool, **extra: Any) -> dict[str, Any]:
         "reset": c.reset,
         "resetByReason": dict(sorted(c.reset_by_reason.items())),
         "usersTouched": c.users_touched,
+        "held": c.held,
+        "skipped": c.skipped,
         "complete": complete,
         **extra,
     }
@@ -131,49 +135,55 @@ def sweep(
     time_left_ms: Callable[[], int],
     reserve_ms: int = 30_000,
     page_size: int = 1000,
-    continue_later: Callable[[str], None] | None = None,
+    continue_later: Callable[[SweepRequest], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or carry on) one sweep. Stops with complete: false when less than `reserve_ms` is left, after
     saving its checkpoint and asking `continue_later` to start the same run again."""
     if request.user_ids is not None:
         return _targeted(request.run_id, request.user_ids)
-    checkpoint = table.load_checkpoint(request.run_id)
+    checkpoint = sweeps.load_checkpoint(request.run_id)
     if checkpoint is not None and checkpoint.done:
         return summary(checkpoint, complete=True, duplicate=True)
     resumed = checkpoint is not None
     checkpoint = checkpoint or Checkpoint(run_id=request.run_id)
-    sweeper = _Sweeper(checkpoint, access.platform_providers())
+    sweeper = _Sweeper(checkpoint, _platform_or_none(), force=request.force)
     first_partition: str | None = None
     while True:
         if time_left_ms() < reserve_ms:
-            table.save_checkpoint(checkpoint)
+            sweeps.save_checkpoint(checkpoint)
             if continue_later is not None:
-                continue_later(request.run_id)
+                continue_later(request)
             return summary(checkpoint, complete=False)
-        page = table.scan_page(checkpoint.cursor, limit=page_size)
+        page = sweeps.scan_page(checkpoint.cursor, limit=page_size)
         for key, value in page.items:
             if resumed and first_partition is None:
                 first_partition = key.user_id
             cut = resumed and key.user_id == first_partition
-            sweeper.visit(key, value, resumed_mid_partition=cut)
+            sweeper.visit(key.user_id, value, resumed_mid_partition=cut)
         sweeper.flush()
         checkpoint.cursor = page.cursor
         if page.cursor is None:
             checkpoint.done = True
-            table.save_checkpoint(checkpoint)
+            sweeps.save_checkpoint(checkpoint)
             return summary(checkpoint, complete=True)
-        table.save_checkpoint(checkpoint)
+        sweeps.save_checkpoint(checkpoint)
+
+
+def _platform_or_none() -> frozenset[str] | None:
+    try:
+        return access.platform_providers()
+    except ServiceUnavailable:
+        logger.warning("platform keys secret unreadable: resets for lost key access are held this run")
+        return None
 
 
 def _targeted(run_id: str, user_ids: Sequence[str]) -> dict[str, Any]:
     checkpoint = Checkpoint(run_id=run_id)
     for user_id in user_ids:
-        keys = table.config_keys(user_id)
-        checkpoint.scanned += len(keys)
-        if keys:
-            table.delete_items(keys)
-            checkpoint.reset += len(keys)
-            checkpoint.users_touched += 1
+        count = overrides.delete_all(user_id)
+        checkpoint.scanned += count
+        checkpoint.reset += count
+        checkpoint.users_touched += 1 if count else 0
     if checkpoint.reset:
         checkpoint.reset_by_reason["targeted"] = checkpoint.reset
     return summary(checkpoint, complete=True)

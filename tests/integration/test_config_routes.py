@@ -120,11 +120,11 @@ def test_put_returns_the_row_and_keeps_id_and_created_at(api, aws):
 
 
 def test_put_ignores_unknown_fields_and_never_stores_them(api, aws):
-    body = {"modelName": PRO, "isUserOverride": False, "providerOverride": "x", "userId": "victim", "evil": 1}
+    body = {"modelName": PRO, "isUserOverride": False, "userConfigId": "x", "userId": "victim", "evil": 1}
     row = api.put("/api/model-configs/blueprint", body).data["config"]
     assert row["userId"] == "user-a"
     (item,) = config_items(aws)
-    assert {"providerOverride", "isUserOverride", "evil"}.isdisjoint(item)
+    assert {"userConfigId", "isUserOverride", "evil"}.isdisjoint(item)
     assert item["pk"]["S"] == "USER#user-a"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from modelconfig import keys
 from modelconfig.errors import ServiceUnavailable
-from modelconfig.storage import secrets, table
+from modelconfig.storage import keystatus, secrets
 from tests.conftest import Api
 
 OPENAI_KEY = "sk-openai-0123456789abcdef"
@@ -41,6 +41,7 @@ def test_put_key_stores_secret_and_status_and_returns_only_a_preview(api, aws):
     }
     assert ANTHROPIC_KEY not in str(reply.raw)
     assert calls == {
+        "dynamodb.UpdateItem": 1,  # the key-write limit's counter (SPEC section 10)
         "dynamodb.PutItem": 1,  # the lease
         "secretsmanager.GetSecretValue": 1,
         "secretsmanager.CreateSecret": 1,
@@ -169,13 +170,14 @@ def test_concurrent_writes_of_two_providers_keep_both(shared_aws):
     secret = sm.get_secret_value(SecretId=shared_aws.env["USER_SECRET_PREFIX"] + "user-a")["SecretString"]
     assert json.loads(secret) == {"anthropic": ANTHROPIC_KEY, "grok": GROK_KEY}
     items = shared_aws.client("dynamodb").scan(TableName=shared_aws.table)["Items"]
-    assert sorted(i["sk"]["S"] for i in items) == ["BYOK#anthropic", "BYOK#grok"]  # and no lease left
+    kept = sorted(i["sk"]["S"] for i in items if not i["sk"]["S"].startswith("LIMIT#"))
+    assert kept == ["BYOK#anthropic", "BYOK#grok"]  # and no lease left
 
 
 def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):
     monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 2.0)
-    table.acquire_key_lock("user-a", "other-writer", lease_seconds=30, wait_seconds=0)
-    threading.Timer(0.3, table.release_key_lock, args=("user-a", "other-writer")).start()
+    keystatus.acquire_lease("user-a", "other-writer", lease_seconds=30, wait_seconds=0)
+    threading.Timer(0.3, keystatus.release_lease, args=("user-a", "other-writer")).start()
     started = time.monotonic()
     assert api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY}).status == 200
     assert time.monotonic() - started >= 0.25
@@ -183,7 +185,7 @@ def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):
 
 def test_a_lease_held_too_long_is_a_503_not_a_lost_write(api, aws, monkeypatch):
     monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 0.2)
-    table.acquire_key_lock("user-a", "stuck-writer", lease_seconds=30, wait_seconds=0)
+    keystatus.acquire_lease("user-a", "stuck-writer", lease_seconds=30, wait_seconds=0)
     reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
     assert reply.status == 503 and "in progress" in reply.error["message"]
     assert aws.user_secret("user-a") is None
@@ -195,7 +197,7 @@ def test_failure_between_secret_write_and_status_write_restores_the_secret(api, 
     def fail(*_a, **_kw):
         raise ServiceUnavailable("the key store is unavailable right now; retry shortly")
 
-    monkeypatch.setattr(table, "commit_key_status", fail)
+    monkeypatch.setattr(keystatus, "commit", fail)
     reply = api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
     assert reply.status == 503
     assert aws.user_secret("user-a") == {"openai": OPENAI_KEY}  # grok's key is not stored without its status
@@ -205,7 +207,7 @@ def test_failure_between_secret_write_and_status_write_restores_the_secret(api, 
 
 def test_interrupted_write_is_repaired_by_the_next_write(api, aws, monkeypatch):
     api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
-    real_commit, real_write = table.commit_key_status, secrets.write_user_keys
+    real_commit, real_write = keystatus.commit, secrets.write_user_keys
     writes = []
 
     def fail_commit(*_a, **_kw):
@@ -217,13 +219,13 @@ def test_interrupted_write_is_repaired_by_the_next_write(api, aws, monkeypatch):
             raise ServiceUnavailable("down")  # the restore fails too
         real_write(user_id, keys_, exists=exists)
 
-    monkeypatch.setattr(table, "commit_key_status", fail_commit)
+    monkeypatch.setattr(keystatus, "commit", fail_commit)
     monkeypatch.setattr(secrets, "write_user_keys", write_then_fail_restore)
     assert api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY}).status == 503
     # Now the secret holds grok's key without its status, and the lease is kept to mark the half-done write.
     assert aws.user_secret("user-a") == {"openai": OPENAI_KEY, "grok": GROK_KEY}
     assert set(status_items(aws)) == {"openai"} and len(lock_item(aws)) == 1
-    monkeypatch.setattr(table, "commit_key_status", real_commit)
+    monkeypatch.setattr(keystatus, "commit", real_commit)
     monkeypatch.setattr(secrets, "write_user_keys", real_write)
 
     aws.dynamodb.update_item(  # the lease runs out
@@ -247,7 +249,7 @@ def test_repair_also_drops_status_whose_key_is_gone(api, aws):
     aws.secretsmanager.put_secret_value(
         SecretId=secrets.secret_name("user-a"), SecretString=json.dumps({"openai": OPENAI_KEY})
     )
-    table.acquire_key_lock("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
+    keystatus.acquire_lease("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
     assert api.delete("/api/byok-keys/grok").status == 404
     assert set(status_items(aws)) == {"openai"}
     assert lock_item(aws) == []

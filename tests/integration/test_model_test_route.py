@@ -7,29 +7,12 @@ import time
 import pytest
 
 from tests.conftest import PLATFORM_KEYS, reset_caches
-from tests.provider_server import ProviderServer
 
 USER_ANTHROPIC = "sk-ant-user-0123456789abcdef"
 USER_OPENAI = "sk-user-openai-0123456789"
 USER_GROK = "xai-user-0123456789abcd"
 USER_GOOGLE = "AIzaUSER-google-0123456789abcdef"
 PLATFORM_GOOGLE = PLATFORM_KEYS["google-ai-studio"]
-
-
-@pytest.fixture(scope="session")
-def server():
-    s = ProviderServer()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def provider(server, aws, monkeypatch):
-    server.reset()
-    for name, url in server.base_urls().items():
-        monkeypatch.setenv(name, url)
-    reset_caches()
-    return server
 
 
 def run(api, body):
@@ -43,7 +26,8 @@ def test_platform_key_gemini_call(api, aws, provider):
     provider.reset()
     calls = aws.count_calls()
     result = run(api, {"agentActionName": "blueprint", "testPrompt": "Say hi"})
-    assert calls == {"dynamodb.Query": 1}  # warm: no Secrets Manager call for a platform key
+    # warm: no Secrets Manager call for a platform key; both limits' counters in one transaction
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
     assert result["success"] is True
     assert result["keySource"] == "platform"
     assert result["modelUsed"] == "google-ai-studio/gemini-3-flash-preview"
@@ -74,7 +58,7 @@ def test_user_key_anthropic_call(api, aws, provider):
     api.put("/api/model-configs/blueprint", {"modelName": "anthropic/claude-opus-4-5", "temperature": 1.7})
     calls = aws.count_calls()
     result = run(api, {"agentActionName": "blueprint"})
-    assert calls == {"dynamodb.Query": 1, "secretsmanager.GetSecretValue": 1}
+    assert calls == {"dynamodb.Query": 1, "secretsmanager.GetSecretValue": 1, "dynamodb.UpdateItem": 1}
     assert result["success"] is True and result["keySource"] == "user"
     (seen,) = provider.seen
     assert seen.path == "/anthropic/v1/messages"
@@ -158,9 +142,20 @@ def test_disabled_and_vertex_make_no_call(api, provider, model, fragment):
     assert provider.seen == []
 
 
-def test_constraints_do_not_apply_to_a_test_but_the_catalog_does(api, provider):
+def test_temp_config_obeys_the_constraint_and_the_catalog(api, provider):
     pro = {"modelName": "google-ai-studio/gemini-2.5-pro"}
-    assert run(api, {"agentActionName": "fastCodeFixer", "tempConfig": pro})["success"] is True
+    forbidden = api.post("/api/model-configs/test", {"agentActionName": "fastCodeFixer", "tempConfig": pro})
+    assert forbidden.status == 400
+    assert forbidden.error["message"] == (
+        "model 'google-ai-studio/gemini-2.5-pro' is not allowed for fastCodeFixer; allowed models: disabled"
+    )
+    fallback = {"fallbackModel": "google-ai-studio/gemini-2.5-pro"}
+    bad_fallback = api.post("/api/model-configs/test", {"agentActionName": "templateSelection", "tempConfig": fallback})
+    assert (
+        bad_fallback.status == 400
+        and "fallback model 'google-ai-studio/gemini-2.5-pro' is not allowed" in (bad_fallback.error["message"])
+    )
+    assert provider.seen == []
     bad = api.post("/api/model-configs/test", {"agentActionName": "blueprint", "tempConfig": {"modelName": "x/y"}})
     assert bad.status == 400 and "unknown model id" in bad.error["message"]
     long = api.post("/api/model-configs/test", {"agentActionName": "blueprint", "testPrompt": "x" * 4001})

@@ -8,8 +8,9 @@ from infra import runtime
 from modelconfig import sweep
 from modelconfig.errors import InvalidInput
 from modelconfig.storage import aws as aws_clients
-from modelconfig.storage import table
-from modelconfig.storage.table import KeyRecord
+from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage.dynamo import ItemKey
+from modelconfig.storage.keystatus import KeyRecord
 from tests.factories import config_row
 
 PRO = "google-ai-studio/gemini-2.5-pro"
@@ -19,17 +20,17 @@ OPUS = "anthropic/claude-opus-4-5"
 
 def store(user, action, model, fallback=None):
     """Write an override straight through storage, as an older catalog or rule set would have allowed."""
-    table.save_config(user, config_row(user, action, model, fallbackModel=fallback))
+    overrides.save(config_row(user, action, model, fallback=fallback))
 
 
 def give_key(user, provider):
     token = "t"
-    table.acquire_key_lock(user, token, lease_seconds=30, wait_seconds=0)
-    table.commit_key_status(user, token, put=[KeyRecord(provider, "sk****xx", "2026-01-01T00:00:00.000Z")])
+    keystatus.acquire_lease(user, token, lease_seconds=30, wait_seconds=0)
+    keystatus.commit(user, token, put=[KeyRecord(provider, "sk****xx", "2026-01-01T00:00:00.000Z")])
 
 
 def remaining(aws):
-    return {(c.userId, c.agentActionName) for u in ("u1", "u2", "u3", "u4") for c in table.query_configs(u).values()}
+    return {(c.user_id, c.action) for u in ("u1", "u2", "u3", "u4") for c in overrides.query(u).values()}
 
 
 def plenty():
@@ -89,7 +90,7 @@ def test_a_deadline_mid_sweep_pauses_and_the_same_run_finishes(seeded):
         continue_later=continued.append,
     )
     assert paused["complete"] is False
-    assert continued == ["r2"]
+    assert continued == [sweep.SweepRequest(run_id="r2")]
     assert 0 < paused["scanned"] < 9
     done = sweep.sweep(sweep.SweepRequest(run_id="r2"), time_left_ms=plenty, page_size=3)
     assert done["complete"] is True
@@ -114,10 +115,13 @@ def test_key_status_is_not_read_per_config(seeded):
     calls = seeded.count_calls()
     sweep.sweep(sweep.SweepRequest(run_id="r4"), time_left_ms=plenty)
     assert "dynamodb.Query" not in calls  # key status arrives in the scan, before each user's configs
-    assert calls["dynamodb.BatchWriteItem"] == 1
+    assert calls["dynamodb.DeleteItem"] == 7  # one conditional delete per reset, none per kept override
+    assert "dynamodb.BatchWriteItem" not in calls
 
 
-def test_deletes_go_in_batches_of_25_and_unprocessed_items_are_retried(aws, monkeypatch):
+def test_batch_deletes_go_25_at_a_time_and_unprocessed_items_are_retried(aws, monkeypatch):
+    """Targeted resets and reset-all delete in batches; the scheduled sweep deletes one conditional item at a
+    time (see test_a_choice_saved_after_the_scan_survives)."""
     actions = ["deepDebugger", "blueprint", "phaseImplementation"]
     for n in range(20):
         for action in actions:
@@ -136,21 +140,22 @@ def test_deletes_go_in_batches_of_25_and_unprocessed_items_are_retried(aws, monk
 
     client.batch_write_item = half_processed
     monkeypatch.setattr("time.sleep", lambda _s: None)
+    keys = [ItemKey(f"user-{n:02d}", f"CONFIG#{a}") for n in range(20) for a in actions]
     try:
-        result = sweep.sweep(sweep.SweepRequest(run_id="r5"), time_left_ms=plenty, page_size=1000)
+        calls = dynamo.delete_items(keys)
     finally:
         del client.batch_write_item
-    assert result["reset"] == 60
+    assert calls == len(sizes) == 14  # 25 → 12 → 6 → 3 → 1 twice, then 10 → 5 → 2 → 1
     assert max(sizes) == 25
     assert sizes[:3] == [25, 12, 6]  # a batch, then its unprocessed half, then half of that
-    assert aws.count_calls() is not None and all(not table.query_configs(f"user-{n:02d}") for n in range(20))
+    assert aws.count_calls() is not None and all(not overrides.query(f"user-{n:02d}") for n in range(20))
 
 
 def test_targeted_reset_of_named_users(seeded):
     result = sweep.sweep(sweep.parse_request({"detail": {"userIds": ["u3", "nobody"]}}, "id"), time_left_ms=plenty)
     assert result == result | {"scanned": 2, "reset": 2, "resetByReason": {"targeted": 2}, "usersTouched": 1}
-    assert not table.query_configs("u3")
-    assert table.query_configs("u1")
+    assert not overrides.query("u3")
+    assert overrides.query("u1")
 
 
 @pytest.mark.parametrize(
@@ -193,7 +198,7 @@ def test_handler_near_its_deadline_checkpoints_and_invokes_itself_to_carry_on(se
             {
                 "FunctionName": context.invoked_function_arn,
                 "InvocationType": "Event",
-                "Payload": json.dumps({"runId": "2026-11-26T03:00:00Z", "continuation": True}).encode(),
+                "Payload": json.dumps({"runId": "2026-11-26T03:00:00Z", "continuation": True, "force": False}).encode(),
             },
         )
         paused = runtime.handler(fn)(event, context)

@@ -10,8 +10,12 @@ TEMPLATE_SELECTION = CATALOG.actions["templateSelection"]
 
 
 def row(**fields):
+    stored = {"maxTokens": "max_tokens", "reasoningEffort": "reasoning_effort", "fallbackModel": "fallback"}
     return config_row(
-        "u", fields.pop("agentActionName", "blueprint"), fields.pop("modelName", "openai/gpt-5"), **fields
+        "u",
+        fields.pop("agentActionName", "blueprint"),
+        fields.pop("modelName", "openai/gpt-5"),
+        **{stored.get(k, k): v for k, v in fields.items()},
     )
 
 

@@ -49,14 +49,14 @@ def test_update_body_accepts_bounds_and_ignores_unknown_fields():
             "reasoningEffort": "low",
             "fallbackModel": None,
             "isUserOverride": True,
-            "providerOverride": "x",
+            "providerOverride": "cloudflare",
             "userId": "someone-else",
         }
     )
     assert body.maxTokens == 200000
     assert body.temperature == 2.0
     assert not hasattr(body, "userId")
-    assert "providerOverride" not in body.model_dump()
+    assert body.providerOverride == "cloudflare"  # stored and returned as given (SPEC section 4)
 
 
 @pytest.mark.parametrize(("given", "stored"), [(2e-288, 0.0), (0.1234567, 0.123457), (1, 1.0), (1e-7, 0.0)])
@@ -82,3 +82,12 @@ def test_key_body_limit():
         KeyBody(apiKey="sk-" + "x" * 510)
     with pytest.raises(ValidationError):
         KeyBody(apiKey="")
+
+
+def test_read_side_names_are_accepted_and_a_conflict_is_refused():
+    body = UpdateBody.model_validate({"name": MODEL, "max_tokens": 7, "reasoning_effort": "high", "maxTokens": 7})
+    assert (body.modelName, body.maxTokens, body.reasoningEffort) == (MODEL, 7, "high")
+    with pytest.raises(ValidationError, match="max_tokens and maxTokens are one field with two values; send one"):
+        UpdateBody.model_validate({"modelName": MODEL, "max_tokens": 7, "maxTokens": 8})
+    with pytest.raises(ValidationError, match="providerOverride"):
+        UpdateBody.model_validate({"modelName": MODEL, "providerOverride": "x"})

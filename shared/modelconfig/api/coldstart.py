@@ -7,7 +7,7 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
-from modelconfig.api.observability import traced
+from modelconfig.observability import traced
 
 
 def entry_point(handler: Callable[..., Any], *, rest_through_first_request: bool = True) -> Callable[..., Any]:

@@ -20,70 +20,38 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.params import Body as Body  # re-exported for the routes
 from aws_lambda_powertools.event_handler.openapi.params import Path as Path
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from modelconfig.api import errors
 from modelconfig.api.coldstart import entry_point
-from modelconfig.api.observability import logger
-from modelconfig.errors import (
-    AccessDenied,
-    DomainError,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    ServiceUnavailable,
-    Unauthenticated,
-)
+from modelconfig.api.errors import JSON, Rendered
+from modelconfig.errors import DomainError, InvalidInput, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from modelconfig.observability import logger
 from modelconfig.schemas import ErrorEnvelope
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SUBJECT_LENGTH = 256
-JSON = "application/json"
-
-_STATUS: dict[type[DomainError], tuple[HTTPStatus, str]] = {
-    InvalidInput: (HTTPStatus.BAD_REQUEST, "ValidationError"),
-    Unauthenticated: (HTTPStatus.UNAUTHORIZED, "Unauthorized"),
-    AccessDenied: (HTTPStatus.FORBIDDEN, "Forbidden"),
-    NotFound: (HTTPStatus.NOT_FOUND, "NotFound"),
-    PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge"),
-    ServiceUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-}
-_DESCRIPTIONS = {
-    400: "Invalid input: malformed JSON, wrong types, out-of-range values, unknown ids, or a model not allowed",
-    401: "No identity (JWT `sub` claim)",
-    403: "The model's provider is neither platform-enabled nor covered by a key of yours",
-    404: "Nothing to act on",
-    413: "Body over 1 MB",
-    500: "An unexpected fault; the message carries the request id",
-    503: "AWS kept failing after retries; retry shortly",
-}
+_POWERTOOLS_ERRORS: dict[int, str] = {400: "ValidationError", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
 
 
 def route_responses(*codes: int) -> dict[int, dict[str, Any]]:
     """A route's OpenAPI responses: 200 with the return annotation's schema, the error statuses every route
     has (400, 401, 413, 500, 503), and `codes`."""
-    errors = {
-        code: {"description": _DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
+    described = {
+        code: {"description": errors.DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
         for code in sorted({400, 401, 413, 500, 503, *codes})
     }
-    return {200: {"description": "Success"}, **errors}
+    return {200: {"description": "Success"}, **described}
 
 
-def _envelope(name: str, message: str) -> dict[str, Any]:
-    return {"success": False, "error": {"name": name, "message": message}, "message": message}
+def _response(rendered: Rendered) -> Response:
+    return Response(status_code=rendered.status, content_type=JSON, body=rendered.body, headers=dict(rendered.headers))
 
 
-def error_response(status: HTTPStatus, name: str, message: str) -> Response:
-    return Response(status_code=status, content_type=JSON, body=_envelope(name, message))
-
-
-def _raw_error(status: HTTPStatus, name: str, message: str) -> dict[str, Any]:
+def _payload(rendered: Rendered) -> dict[str, Any]:
     """A payload-2.0 answer for errors raised before the resolver runs."""
-    return {
-        "statusCode": int(status),
-        "headers": {"Content-Type": JSON},
-        "body": json.dumps(_envelope(name, message)),
-        "isBase64Encoded": False,
-    }
+    return {"statusCode": rendered.status, "headers": rendered.headers, "body": rendered.body, "isBase64Encoded": False}
 
 
 def _parse_json(body: str | None) -> Any:
@@ -130,26 +98,27 @@ def subject(event: dict[str, Any]) -> str | None:
     return sub
 
 
-def _text_body(event: dict[str, Any]) -> tuple[dict[str, Any], tuple[HTTPStatus, str, str] | None]:
-    """The event with its body as text, or the error to answer. API Gateway base64-encodes bodies it takes for
-    binary; Powertools would decode those as UTF-8 unchecked (a 500 on any other bytes), so it happens here,
-    once, and the 1 MB limit applies to what was really sent."""
+def _text_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its body as text. API Gateway base64-encodes bodies it takes for binary; Powertools would
+    decode those as UTF-8 unchecked (a 500 on any other bytes), so it happens here, once, and the 1 MB limit
+    applies to what was really sent."""
     body = event.get("body")
     if not isinstance(body, str):
-        return event, None
+        return event
+    too_large = PayloadTooLarge("request body is over 1 MB")
     if event.get("isBase64Encoded"):
         if len(body) * 3 // 4 > MAX_BODY_BYTES + 3:
-            return event, (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
+            raise too_large
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            return event, (HTTPStatus.BAD_REQUEST, "ValidationError", "the body must be UTF-8 JSON")
+            raise InvalidInput("the body must be UTF-8 JSON") from None
         event = {**event, "body": body, "isBase64Encoded": False}
     if len(body) > MAX_BODY_BYTES or (
         not body.isascii() and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES
     ):
-        return event, (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", "request body is over 1 MB")
-    return event, None
+        raise too_large
+    return event
 
 
 def request_id(event: dict[str, Any] | None, context: LambdaContext | None = None) -> str:
@@ -166,28 +135,24 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return error_response(HTTPStatus.BAD_REQUEST, "ValidationError", _describe(list(exc.errors())))
+        return _response(errors.render(HTTPStatus.BAD_REQUEST, "ValidationError", _describe(list(exc.errors()))))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response:
-        return error_response(HTTPStatus.BAD_REQUEST, "ValidationError", "the body must be JSON (application/json)")
+        return _response(errors.from_domain(InvalidInput("the body must be JSON (application/json)"), rid()))
 
     @app.exception_handler(ServiceError)
     def _powertools(exc: ServiceError) -> Response:
-        status = HTTPStatus(exc.status_code)
-        name = {400: "ValidationError", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}.get(
-            status, "InternalError"
-        )
-        return error_response(status, name, str(exc.msg) if status < 500 else f"internal error (request id {rid()})")
+        name = _POWERTOOLS_ERRORS.get(exc.status_code)
+        if name is None:
+            return _response(errors.internal(rid()))
+        return _response(errors.render(exc.status_code, name, str(exc.msg)))
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        status, name = next(v for k, v in _STATUS.items() if isinstance(exc, k))
-        message = exc.message
-        if status is HTTPStatus.SERVICE_UNAVAILABLE:
-            logger.warning("service unavailable", extra={"reason": message, "cause": type(exc.__cause__).__name__})
-            message = f"{message} (request id {rid()})"
-        return error_response(status, name, message)
+        if isinstance(exc, ServiceUnavailable):
+            logger.warning("service unavailable", extra={"reason": exc.message, "cause": type(exc.__cause__).__name__})
+        return _response(errors.from_domain(exc, rid()))
 
     @app.exception_handler(Exception)
     def _internal(exc: Exception) -> Response:
@@ -195,11 +160,11 @@ def create_app() -> APIGatewayHttpResolver:
         logger.error(
             "unhandled error", extra={"error": type(exc).__name__}, exc_info=(type(exc), None, exc.__traceback__)
         )
-        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", f"internal error (request id {rid()})")
+        return _response(errors.internal(rid()))
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response:
-        return error_response(HTTPStatus.NOT_FOUND, "NotFound", "no such route")
+        return _response(errors.render(HTTPStatus.NOT_FOUND, "NotFound", "no such route"))
 
     return app
 
@@ -210,23 +175,23 @@ def user_id(app: APIGatewayHttpResolver) -> str:
 
 def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda entry point of one route function: identity first (as API Gateway would), then the body
-    limit, then Powertools' routing and validation."""
+    limit, then Powertools' routing and validation. Every log line of the request carries its API Gateway
+    request id (the one 500/503 messages show) and the user id."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         started = time.perf_counter()
-        sub = subject(event)
-        if sub is None:
-            response = _raw_error(
-                HTTPStatus.UNAUTHORIZED, "Unauthorized", "missing or invalid identity (JWT sub claim)"
-            )
+        try:
+            sub = subject(event)
+            if sub is None:
+                raise Unauthenticated("missing or invalid identity (JWT sub claim)")
+            logger.append_keys(userId=sub)
+            event = _text_body(event)
+        except DomainError as exc:
+            response = _payload(errors.from_domain(exc, request_id(event, context)))
         else:
-            event, body_error = _text_body(event)
-            if body_error is not None:
-                response = _raw_error(*body_error)
-            else:
-                app.append_context(user_id=sub)
-                response = app.resolve(event, context)
+            app.append_context(user_id=sub)
+            response = app.resolve(event, context)
         logger.info(
             "request",
             extra={

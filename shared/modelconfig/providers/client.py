@@ -21,6 +21,7 @@ from modelconfig.providers.wire import UnexpectedResponse, WireRequest
 
 MAX_RESPONSE_BYTES = 256 * 1024
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
+MAX_RETRY_WAIT_SECONDS = 2.0  # a provider asking for a longer wait gets no retry: the test answers at once
 USER_AGENT = "model-config-service/1.0"
 
 
@@ -59,7 +60,7 @@ def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallRes
 
 
 def _seconds(value: float) -> str:
-    return f"{value:g}s"
+    return f"{round(value, 1):g}s"
 
 
 async def _bounded(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> CallResult:
@@ -89,7 +90,7 @@ async def _call_with_retry(
         if 200 <= status < 300:
             return _read(request, body)
         wait = _retry_delay(status, headers)
-        if attempt == 1 and wait is not None and time.monotonic() + wait < deadline:
+        if attempt == 1 and wait is not None and wait <= MAX_RETRY_WAIT_SECONDS and time.monotonic() + wait < deadline:
             await asyncio.sleep(wait)
             continue
         return CallResult(None, describe_status(status, headers, body, provider))

@@ -23,7 +23,7 @@ class WireRequest(NamedTuple):
     read_text: Callable[[Any], str]
 
 
-class Settings(NamedTuple):
+class Sampling(NamedTuple):
     """What of the merged config a test sends."""
 
     max_tokens: int | None
@@ -64,7 +64,7 @@ def _gemini_text(doc: Any) -> str:
         raise UnexpectedResponse from exc
 
 
-def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Sampling) -> WireRequest:
     options = model.request
     body: dict[str, Any] = {
         "model": model.api_name,
@@ -83,7 +83,7 @@ def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Settings)
     )
 
 
-def anthropic_messages(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+def anthropic_messages(base_url: str, model: Model, key: str, prompt: str, s: Sampling) -> WireRequest:
     body: dict[str, Any] = {
         "model": model.api_name,
         "max_tokens": _cap(s.max_tokens),
@@ -99,7 +99,7 @@ def anthropic_messages(base_url: str, model: Model, key: str, prompt: str, s: Se
     )
 
 
-def gemini(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> WireRequest:
+def gemini(base_url: str, model: Model, key: str, prompt: str, s: Sampling) -> WireRequest:
     generation: dict[str, Any] = {"maxOutputTokens": _cap(s.max_tokens)}
     if s.temperature is not None:
         generation["temperature"] = s.temperature
@@ -114,7 +114,7 @@ def gemini(base_url: str, model: Model, key: str, prompt: str, s: Settings) -> W
     )
 
 
-BUILDERS: dict[str, Callable[[str, Model, str, str, Settings], WireRequest]] = {
+BUILDERS: dict[str, Callable[[str, Model, str, str, Sampling], WireRequest]] = {
     "openai-chat": openai_chat,
     "anthropic-messages": anthropic_messages,
     "gemini": gemini,

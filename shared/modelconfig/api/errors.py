@@ -1,0 +1,72 @@
+"""The one error path: every error answer, from a handler or from the local API, is an `ErrorEnvelope`
+rendered here, with its status and headers taken from the domain error's class."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import NamedTuple
+
+from modelconfig.errors import (
+    AccessDenied,
+    DomainError,
+    InvalidInput,
+    NotAllowedMethod,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthenticated,
+)
+from modelconfig.schemas import ErrorBody, ErrorEnvelope
+
+JSON = "application/json"
+
+STATUS: dict[type[DomainError], tuple[HTTPStatus, str]] = {
+    InvalidInput: (HTTPStatus.BAD_REQUEST, "ValidationError"),
+    Unauthenticated: (HTTPStatus.UNAUTHORIZED, "Unauthorized"),
+    AccessDenied: (HTTPStatus.FORBIDDEN, "Forbidden"),
+    NotFound: (HTTPStatus.NOT_FOUND, "NotFound"),
+    NotAllowedMethod: (HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+    PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge"),
+    TooManyRequests: (HTTPStatus.TOO_MANY_REQUESTS, "TooManyRequests"),
+    ServiceUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+}
+DESCRIPTIONS = {
+    400: "Invalid input: malformed JSON, wrong types, out-of-range values, unknown ids, or a model not allowed",
+    401: "No identity (JWT `sub` claim)",
+    403: "The model's provider is neither platform-enabled nor covered by a key of yours",
+    404: "Nothing to act on",
+    413: "Body over 1 MB",
+    429: "A per-user limit is spent; `Retry-After` gives the seconds to wait, and nothing was called or stored",
+    500: "An unexpected fault; the message carries the request id",
+    503: "AWS kept failing after retries; retry shortly",
+}
+
+
+class Rendered(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def render(status: int, name: str, message: str, headers: dict[str, str] | None = None) -> Rendered:
+    envelope = ErrorEnvelope(error=ErrorBody(name=name, message=message), message=message)  # type: ignore[arg-type]
+    return Rendered(int(status), {"Content-Type": JSON, **(headers or {})}, envelope.model_dump_json())
+
+
+def internal(request_id: str) -> Rendered:
+    return render(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", f"internal error (request id {request_id})")
+
+
+def from_domain(exc: DomainError, request_id: str) -> Rendered:
+    """The answer to a domain error. A 503's message names the request id, so a user can report it."""
+    status, name = next(v for k, v in STATUS.items() if isinstance(exc, k))
+    message = exc.message
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServiceUnavailable):
+        message = f"{message} (request id {request_id})"
+    elif isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, NotAllowedMethod):
+        headers["Allow"] = ", ".join(exc.allowed)
+    return render(status, name, message, headers)

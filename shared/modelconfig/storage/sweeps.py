@@ -1,0 +1,109 @@
+"""What the sweep reads and writes: the whole table page by page, and its checkpoints (`SWEEP`/`RUN#<id>`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
+
+from botocore.exceptions import ClientError
+
+from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage.aws import dynamodb, error_code, unavailable_on_fault
+from modelconfig.storage.dynamo import USER, ItemKey
+from modelconfig.storage.keystatus import KeyRecord
+from modelconfig.storage.overrides import Override
+
+PK = "SWEEP"
+CHECKPOINT_DAYS = 7
+
+
+class ScanPage(NamedTuple):
+    """One page of user items in scan order (a user's BYOK# items come before that user's CONFIG# items)."""
+
+    items: list[tuple[ItemKey, Override | KeyRecord]]
+    cursor: str | None  # where the next page starts; None when the scan is complete
+
+
+def scan_page(cursor: str | None, *, limit: int = 1000) -> ScanPage:
+    params: dict[str, object] = {"TableName": dynamo.table_name(), "Limit": limit}
+    if cursor:
+        params["ExclusiveStartKey"] = json.loads(cursor)
+    with unavailable_on_fault(dynamo.WHAT):
+        page = dynamodb().scan(**params)
+    items: list[tuple[ItemKey, Override | KeyRecord]] = []
+    for item in page.get("Items", []):
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if not pk.startswith(USER):
+            continue
+        key = ItemKey(pk.removeprefix(USER), sk)
+        if overrides.is_override(sk):
+            items.append((key, overrides.decode(item)))
+        elif keystatus.is_status(sk):
+            items.append((key, keystatus.decode(item)))
+    last = page.get("LastEvaluatedKey")
+    return ScanPage(items, json.dumps(last, sort_keys=True) if last else None)
+
+
+def delete_unchanged(row: Override) -> bool:
+    """Delete an override only if it is still the one the sweep read (same `updatedAt`): a choice saved after
+    the scan survives. One conditional DeleteItem; False when it changed or is gone."""
+    try:
+        with unavailable_on_fault(dynamo.WHAT):
+            dynamodb().delete_item(
+                TableName=dynamo.table_name(),
+                Key=dynamo.item_key(row.user_id, overrides.PREFIX + row.action),
+                ConditionExpression="updatedAt = :seen",
+                ExpressionAttributeValues={":seen": {"S": row.updated_at}},
+            )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Progress of one sweep run, saved between pages so a run can stop before its deadline and go on."""
+
+    run_id: str
+    cursor: str | None = None
+    done: bool = False
+    scanned: int = 0
+    reset: int = 0
+    held: int = 0
+    skipped: int = 0
+    users_touched: int = 0
+    last_user_touched: str | None = None
+    reset_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def load_checkpoint(run_id: str) -> Checkpoint | None:
+    with unavailable_on_fault(dynamo.WHAT):
+        item = (
+            dynamodb()
+            .get_item(
+                TableName=dynamo.table_name(), Key={"pk": {"S": PK}, "sk": {"S": "RUN#" + run_id}}, ConsistentRead=True
+            )
+            .get("Item")
+        )
+    if not item:
+        return None
+    return Checkpoint(run_id=run_id, **json.loads(item["state"]["S"]))
+
+
+def save_checkpoint(checkpoint: Checkpoint) -> None:
+    state = asdict(checkpoint)
+    del state["run_id"]
+    with unavailable_on_fault(dynamo.WHAT):
+        dynamodb().put_item(
+            TableName=dynamo.table_name(),
+            Item={
+                "pk": {"S": PK},
+                "sk": {"S": "RUN#" + checkpoint.run_id},
+                "state": {"S": json.dumps(state, sort_keys=True)},
+                "expiresAt": {"N": str(int(time.time()) + CHECKPOINT_DAYS * 86400)},
+            },
+        )
