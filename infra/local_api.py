@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import ipaddress
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -24,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from infra import runtime
 from infra.local_aws import LocalAws
+from modelconfig.api import errors
+from modelconfig.errors import AccessDenied, DomainError, NotAllowedMethod, NotFound, PayloadTooLarge, Unauthenticated
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce 1 MB
 SWAGGER_ASSETS = {
@@ -38,6 +42,28 @@ SWAGGER_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
 </body></html>
 """
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_ORIGIN = re.compile(r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?")
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port (`[::1]:3000` → `::1`)."""
+    header = header.strip()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def claims_from(authorization: str | None) -> dict[str, Any] | None:
@@ -63,16 +89,18 @@ def sample_token(sub: str) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': sub})}."
 
 
-def _envelope(name: str, message: str) -> bytes:
-    return json.dumps({"success": False, "error": {"name": name, "message": message}, "message": message}).encode()
-
-
 class LocalApi(ThreadingHTTPServer):
+    """Only for this machine: it answers requests whose Host is a loopback name (or the --host it was given),
+    which defeats DNS rebinding, and lets no page of another origin than http://localhost:* or
+    http://127.0.0.1:* call it (its tokens are unchecked, so any page could otherwise act as any user)."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], *, log: Callable[[str], None] | None = None) -> None:
         super().__init__(address, _RequestHandler)
+        host = address[0]
+        self.allowed_hosts = {host.lower()} if host not in ("", "0.0.0.0", "::") else set()
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._openapi: bytes | None = None
         # Powertools keeps the current event on its router *class*, so one process serves one event at a time,
@@ -109,25 +137,12 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 class _RequestHandler(KeepAliveHandler):
     server: LocalApi
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        started = time.perf_counter()
-        self._send(204, b"", {})
-        self._log(started, 204)
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches _dispatch (GET, TRACE, PATCH, anything), so each answer is the envelope: a method
+        # the path lacks is a 405 with Allow, never the standard library's 501 HTML page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -138,24 +153,48 @@ class _RequestHandler(KeepAliveHandler):
         ms = (time.perf_counter() - started) * 1000
         self.server.log(f"{self.command} {urlsplit(self.path).path} {status} {ms:.1f}ms")
 
+    def _refusal(self) -> DomainError | None:
+        """Why a request from outside this machine's own pages is refused, if it is."""
+        host = host_name(self.headers.get("host") or "")
+        if not (is_loopback(host) or host.lower() in self.server.allowed_hosts):
+            return AccessDenied("this local API answers only requests for localhost (Host header)")
+        origin = self.headers.get("origin")
+        if origin is not None and not LOCAL_ORIGIN.fullmatch(origin):
+            return AccessDenied("this local API accepts no cross-origin caller other than http://localhost:*")
+        return None
+
     def _handle(self) -> int:
         url = urlsplit(self.path)
         path = url.path
-        if (self.command == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")) or path in SWAGGER_ASSETS:
+        refused = self._refusal()
+        if refused is not None:
+            self._drain()
+            return self._error(refused)
+        if self.command == "OPTIONS":
+            self._drain()
+            return self._send(204, b"", {})
+        if self.command == "GET" and (
+            path in ("/", "/openapi.json", "/swagger", "/swagger/") or path in SWAGGER_ASSETS
+        ):
             return self._docs(path)
         found = runtime.find_route(self.command, path)
         if found is None:
             self._drain()
-            return self._send(404, _envelope("NotFound", "no such route"), {})
+            allowed = runtime.methods_of(path)
+            if allowed:
+                return self._error(
+                    NotAllowedMethod(f"{self.command} is not served here; use {', '.join(allowed)}", allowed)
+                )
+            return self._error(NotFound("no such route"))
         route, fn, params = found
         claims = claims_from(self.headers.get("authorization"))
         if claims is None:
             self._drain()
-            return self._send(401, _envelope("Unauthorized", "missing or unreadable bearer token"), {})
+            return self._error(Unauthenticated("missing or unreadable bearer token"))
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_REQUEST_BYTES:
             self.close_connection = True
-            return self._send(413, _envelope("PayloadTooLarge", "request body is over the API's limit"), {})
+            return self._error(PayloadTooLarge("request body is over the API's limit"))
         raw = self.rfile.read(length) if length else None
         try:
             body: str | bytes | None = raw.decode("utf-8") if raw is not None else None
@@ -178,12 +217,14 @@ class _RequestHandler(KeepAliveHandler):
             response = self.server.invoke(fn, event)
         except Exception as exc:  # what API Gateway answers when a function fails
             self.server.log(f"function {fn.logical_id} failed: {type(exc).__name__}")
-            return self._send(500, _envelope("InternalError", "the function failed"), {})
+            return self._answer(errors.internal(event["requestContext"]["requestId"]))
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         return self._send(int(response.get("statusCode", 200)), data, response.get("headers") or {})
 
     def _docs(self, path: str) -> int:
+        if path == "/":
+            return self._send(302, b"", {"location": "/swagger", "content-type": "text/plain"})
         if path == "/openapi.json":
             return self._send(200, self.server.openapi, {})
         if path in ("/swagger", "/swagger/"):
@@ -191,6 +232,12 @@ class _RequestHandler(KeepAliveHandler):
         name, kind = SWAGGER_ASSETS[path]
         asset = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui").joinpath(name)
         return self._send(200, asset.read_bytes(), {"content-type": kind, "cache-control": "max-age=3600"})
+
+    def _error(self, exc: DomainError) -> int:
+        return self._answer(errors.from_domain(exc, "local"))
+
+    def _answer(self, rendered: errors.Rendered) -> int:
+        return self._send(rendered.status, rendered.body.encode(), rendered.headers)
 
     def _drain(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -206,9 +253,12 @@ class _RequestHandler(KeepAliveHandler):
             self.send_header(k, v)
         if "content-type" not in names:
             self.send_header("content-type", "application/json")
-        self.send_header("access-control-allow-origin", "*")
-        self.send_header("access-control-allow-headers", "authorization, content-type")
-        self.send_header("access-control-allow-methods", "GET, PUT, POST, DELETE, OPTIONS")
+        origin = self.headers.get("origin")
+        if origin is not None and LOCAL_ORIGIN.fullmatch(origin):
+            self.send_header("access-control-allow-origin", origin)
+            self.send_header("vary", "Origin")
+            self.send_header("access-control-allow-headers", "authorization, content-type")
+            self.send_header("access-control-allow-methods", "GET, PUT, POST, DELETE, OPTIONS")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -288,13 +338,17 @@ Ctrl-C stops the server and the embedded AWS.
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="bind address (loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1; only this flag moves it, never HOST)"
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
     parser.add_argument(
         "--real-aws", action="store_true", help="use your AWS credentials and TABLE_NAME instead of embedded moto"
     )
     args = parser.parse_args(argv)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(args.host):
+        if args.real_aws:
+            parser.error("--real-aws serves real users' data: it binds to loopback only")
         print(f"warning: binding to {args.host}: anyone who can reach it can act as any user", file=sys.stderr)
     embedded = not args.real_aws and not os.environ.get("AWS_ENDPOINT_URL")
     if args.real_aws and not os.environ.get("TABLE_NAME"):

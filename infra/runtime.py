@@ -146,6 +146,11 @@ def find_route(method: str, path: str) -> tuple[Route, Function, dict[str, str]]
     return None
 
 
+def methods_of(path: str) -> list[str]:
+    """The methods that some route serves at `path` (for a 405's Allow header); empty for an unknown path."""
+    return sorted({route.method for route, _fn in routes() if route.match(route.method, path) is not None})
+
+
 _modules: dict[Path, ModuleType] = {}
 
 

@@ -12,7 +12,9 @@ from infra.local_api import running
 @pytest.fixture(scope="session")
 def local_api():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
-    with running(env | {"GOOGLE_AI_STUDIO_API_KEY": "AIza-local-e2e-platform-key-000000"}) as (base, lines):
+    # HOST is set to a wildcard to show it moves nothing: only --host on the command line does.
+    env |= {"GOOGLE_AI_STUDIO_API_KEY": "AIza-local-e2e-platform-key-000000", "HOST": "0.0.0.0"}
+    with running(env) as (base, lines):
         yield base, lines
 
 

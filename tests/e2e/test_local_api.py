@@ -30,7 +30,7 @@ def test_no_or_unreadable_token_is_401(server):
 
 
 def test_unknown_route_is_404_in_the_envelope(server):
-    for method, path in (("GET", "/nope"), ("POST", "/api/model-configs"), ("GET", "/api/model-configs/a/b")):
+    for method, path in (("GET", "/nope"), ("DELETE", "/api"), ("GET", "/api/model-configs/a/b")):
         reply = server.request(method, path, headers=auth("u"))
         assert reply.status_code == 404
         assert reply.headers["content-type"].startswith("application/json")
@@ -72,8 +72,62 @@ def test_openapi_and_swagger_work_offline(server):
     assert js.status_code == css.status_code == 200 and len(js.content) > 100_000
 
 
-def test_cors_preflight(server):
-    reply = server.options("/api/model-configs", headers={"origin": "http://localhost:5173"})
-    assert reply.status_code == 204
-    assert reply.headers["access-control-allow-origin"] == "*"
-    assert "authorization" in reply.headers["access-control-allow-headers"]
+def test_cors_preflight_from_a_local_page(server):
+    for origin in ("http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"):
+        reply = server.options("/api/model-configs", headers={"origin": origin})
+        assert reply.status_code == 204
+        assert reply.headers["access-control-allow-origin"] == origin
+        assert "authorization" in reply.headers["access-control-allow-headers"]
+
+
+def test_a_page_of_another_origin_is_refused(server):
+    for origin in ("https://evil.example", "http://localhost.evil.example", "null", "http://127.0.0.1.nip.io"):
+        for method in ("OPTIONS", "GET", "PUT"):
+            reply = server.request(method, "/api/model-configs/blueprint", headers={**auth("victim"), "origin": origin})
+            assert reply.status_code == 403, (origin, method)
+            assert reply.json()["error"]["name"] == "Forbidden"
+            assert "access-control-allow-origin" not in reply.headers
+
+
+def test_a_foreign_host_header_is_refused(server):
+    """DNS rebinding: a page of attacker.example resolved to 127.0.0.1 sends Host: attacker.example."""
+    for host in ("attacker.example", "attacker.example:3000", "192.168.1.10:3000"):
+        reply = server.get("/api/model-configs", headers={**auth("victim"), "host": host})
+        assert reply.status_code == 403 and reply.json()["error"]["name"] == "Forbidden"
+    for host in ("localhost:3000", "127.0.0.1", "[::1]:3000", "app.localhost"):
+        assert server.get("/api/model-configs", headers={**auth("u"), "host": host}).status_code == 200
+
+
+def test_the_host_variable_moves_nothing(server_output):
+    assert "local API  http://127.0.0.1:" in server_output()  # HOST=0.0.0.0 was set: still loopback
+
+
+def test_a_method_the_path_lacks_is_405_with_allow_in_the_envelope(server):
+    for method in ("TRACE", "PATCH", "HEAD", "POST"):
+        reply = server.request(method, "/api/model-configs/blueprint", headers=auth("u"))
+        assert reply.status_code == 405, method
+        assert reply.headers["allow"] == "DELETE, GET, PUT"
+        if method != "HEAD":
+            assert reply.json() == {
+                "success": False,
+                "error": {"name": "MethodNotAllowed", "message": f"{method} is not served here; use DELETE, GET, PUT"},
+                "message": f"{method} is not served here; use DELETE, GET, PUT",
+            }
+
+
+def test_real_aws_refuses_a_non_loopback_bind():
+    import subprocess
+    import sys
+
+    from infra import runtime
+
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.local_api", "--real-aws", "--host", "0.0.0.0"],
+        cwd=runtime.ROOT,
+        env={"TABLE_NAME": "t", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--real-aws serves real users' data: it binds to loopback only" in done.stderr
