@@ -304,7 +304,8 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
 
     from modelconfig.storage import aws as aws_clients
 
-    aws_clients.session().register("before-parameter-build", capture)
+    for client in (aws_clients.dynamodb(), aws_clients.secretsmanager()):
+        client.meta.events.register("before-parameter-build", capture)
     bare = {"dynamodb": ddb, "secretsmanager": boto3.client("secretsmanager", region_name="us-east-1")}
     method_of = {
         service: {api_name: method for method, api_name in client.meta.method_to_api_mapping.items()}

@@ -63,7 +63,10 @@ class Aws:
     def user_secret(self, user_id: str) -> dict[str, str] | None:
         try:
             value = self.secretsmanager.get_secret_value(SecretId=secrets.secret_name(user_id))
-        except self.secretsmanager.exceptions.ResourceNotFoundException:
+        except (
+            self.secretsmanager.exceptions.ResourceNotFoundException,
+            self.secretsmanager.exceptions.InvalidRequestException,  # scheduled for deletion
+        ):
             return None
         return json.loads(value["SecretString"])
 

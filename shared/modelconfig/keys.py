@@ -91,7 +91,8 @@ def _change(
     token = uuid.uuid4().hex
     taken_over = keystatus.acquire_lease(user_id, token, lease_seconds=LEASE_SECONDS, wait_seconds=LEASE_WAIT_SECONDS)
     try:
-        current = secrets.read_user_keys(user_id)
+        stored = secrets.read_user_secret(user_id)
+        current = stored.keys
         before = current or {}
         if taken_over:
             put, delete = _with_repairs(user_id, before, put, delete)
@@ -101,7 +102,7 @@ def _change(
             if taken_over:  # nothing to change, but the interrupted write before us still needs its repair
                 keystatus.commit(user_id, token, put=put, delete=[p for p in delete if p not in before])
             raise
-        secrets.write_user_keys(user_id, after, exists=current is not None)
+        secrets.write_user_keys(user_id, after, exists=current is not None, scheduled=stored.scheduled_for_deletion)
     except BaseException:
         keystatus.release_lease(user_id, token)
         raise

@@ -87,12 +87,17 @@ def test_delete_key_and_last_key_deletes_the_secret(api, aws):
     api.delete("/api/byok-keys/grok")
     assert calls["secretsmanager.DeleteSecret"] == 1
     assert aws.user_secret("user-a") is None
+    described = aws.secretsmanager.describe_secret(SecretId=secrets.secret_name("user-a"))
+    assert "DeletedDate" in described  # scheduled for deletion (not billed meanwhile), not forced
     assert status_items(aws) == {} and lock_item(aws) == []
     missing = api.delete("/api/byok-keys/grok")
     assert missing.status == 404 and missing.error["name"] == "NotFound"
     assert lock_item(aws) == []
-    again = api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})  # the name is free again after a force delete
+    calls = aws.count_calls()
+    again = api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})  # the name is still taken: restored
     assert again.status == 200 and aws.user_secret("user-a") == {"grok": GROK_KEY}
+    assert calls["secretsmanager.RestoreSecret"] == 1
+    assert "DeletedDate" not in aws.secretsmanager.describe_secret(SecretId=secrets.secret_name("user-a"))
 
 
 @pytest.mark.parametrize(
@@ -203,43 +208,6 @@ def test_failure_between_secret_write_and_status_write_restores_the_secret(api, 
     assert aws.user_secret("user-a") == {"openai": OPENAI_KEY}  # grok's key is not stored without its status
     assert set(status_items(aws)) == {"openai"}
     assert lock_item(aws) == []  # released after the restore
-
-
-def test_interrupted_write_is_repaired_by_the_next_write(api, aws, monkeypatch):
-    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
-    real_commit, real_write = keystatus.commit, secrets.write_user_keys
-    writes = []
-
-    def fail_commit(*_a, **_kw):
-        raise ServiceUnavailable("down")
-
-    def write_then_fail_restore(user_id, keys_, *, exists):
-        writes.append(dict(keys_))
-        if len(writes) > 1:
-            raise ServiceUnavailable("down")  # the restore fails too
-        real_write(user_id, keys_, exists=exists)
-
-    monkeypatch.setattr(keystatus, "commit", fail_commit)
-    monkeypatch.setattr(secrets, "write_user_keys", write_then_fail_restore)
-    assert api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY}).status == 503
-    # Now the secret holds grok's key without its status, and the lease is kept to mark the half-done write.
-    assert aws.user_secret("user-a") == {"openai": OPENAI_KEY, "grok": GROK_KEY}
-    assert set(status_items(aws)) == {"openai"} and len(lock_item(aws)) == 1
-    monkeypatch.setattr(keystatus, "commit", real_commit)
-    monkeypatch.setattr(secrets, "write_user_keys", real_write)
-
-    aws.dynamodb.update_item(  # the lease runs out
-        TableName=aws.table,
-        Key={"pk": {"S": "USER#user-a"}, "sk": {"S": "BYOKLOCK"}},
-        UpdateExpression="SET expiresAt = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
-    )
-    assert api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY}).status == 200
-    assert aws.user_secret("user-a") == {"openai": OPENAI_KEY, "grok": GROK_KEY, "anthropic": ANTHROPIC_KEY}
-    records = status_items(aws)
-    assert set(records) == {"openai", "grok", "anthropic"}
-    assert records["grok"]["keyPreview"]["S"] == keys.preview(GROK_KEY)
-    assert lock_item(aws) == []
 
 
 def test_repair_also_drops_status_whose_key_is_gone(api, aws):
