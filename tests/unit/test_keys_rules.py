@@ -52,3 +52,12 @@ def test_secret_name_encoding_is_one_to_one_and_stays_in_the_prefix():
     for name in encoded:
         assert "/" not in name
         assert all(c.isalnum() or c in "_+=.@-" for c in name)
+
+
+def test_the_key_lease_outlives_the_key_functions_timeout():
+    """A lease can only be taken over from a writer that is gone: it must outlast the functions that hold it."""
+    from infra import runtime
+    from modelconfig import keys
+
+    for logical_id in ("PutKeyFunction", "DeleteKeyFunction"):
+        assert runtime.function(logical_id).timeout + 5 < keys.LEASE_SECONDS
