@@ -11,17 +11,5 @@ def now() -> float:
     return time.time()
 
 
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def now_iso() -> str:
-    return iso(now())
-
-
-def parse_iso(text: str) -> float:
-    """Seconds since the epoch of an ISO-8601 date-time with a time zone; ValueError otherwise."""
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError("a time zone is required")
-    return parsed.timestamp()
+    return datetime.fromtimestamp(now(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -20,7 +20,6 @@ class Settings(BaseModel):
     test_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
     platform_test_limit_per_day: int = Field(default=100, ge=1, le=1_000_000)
     key_write_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
-    key_verify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     base_urls: dict[str, str]
 
     @field_validator("platform_model_providers")
@@ -50,7 +49,6 @@ def from_environment(env: dict[str, str] | os._Environ[str] = os.environ) -> Set
         test_limit_per_minute=env.get("TEST_LIMIT_PER_MINUTE") or 10,
         platform_test_limit_per_day=env.get("PLATFORM_TEST_LIMIT_PER_DAY") or 100,
         key_write_limit_per_minute=env.get("KEY_WRITE_LIMIT_PER_MINUTE") or 10,
-        key_verify_timeout_seconds=env.get("KEY_VERIFY_TIMEOUT_SECONDS") or 5,
         base_urls={k: v.rstrip("/") for k, v in base_urls.items()},
     )
 

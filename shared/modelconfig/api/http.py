@@ -32,7 +32,8 @@ from modelconfig.schemas import ErrorEnvelope
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SUBJECT_LENGTH = 256
-_POWERTOOLS_ERRORS: dict[int, str] = {400: "ValidationError", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
+# The error name of each 4xx status, from the one table, for errors Powertools raises itself (ServiceError).
+_NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in errors.STATUS.values() if status < 500}
 
 
 def route_responses(*codes: int) -> dict[int, dict[str, Any]]:
@@ -143,7 +144,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(ServiceError)
     def _powertools(exc: ServiceError) -> Response:
-        name = _POWERTOOLS_ERRORS.get(exc.status_code)
+        name = _NAME_OF_STATUS.get(exc.status_code)
         if name is None:
             return _response(errors.internal(rid()))
         return _response(errors.render(exc.status_code, name, str(exc.msg)))

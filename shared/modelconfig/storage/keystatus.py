@@ -66,6 +66,7 @@ def acquire_lease(user_id: str, token: str, *, lease_seconds: int, wait_seconds:
                     TableName=dynamo.table_name(),
                     Item=dynamo.item_key(user_id, LOCK)
                     | {"token": string(token), "leaseUntil": {"N": str(now + lease_seconds)}},
+                    # expiresAt: a lease written before leaseUntil existed (kept its expiry in the TTL attribute).
                     ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now OR expiresAt < :now",
                     ExpressionAttributeValues={":now": {"N": str(now)}},
                     ReturnValues="ALL_OLD",

@@ -31,10 +31,6 @@ def is_override(sort_key: str) -> bool:
     return sort_key.startswith(PREFIX)
 
 
-def action_of(sort_key: str) -> str:
-    return sort_key.removeprefix(PREFIX)
-
-
 def decode(item: Item) -> Override:
     max_tokens = read(item, "maxTokens")
     temperature = read(item, "temperature")

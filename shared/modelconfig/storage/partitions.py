@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage.dynamo import Item
 from modelconfig.storage.keystatus import KeyRecord
 from modelconfig.storage.overrides import Override
 
@@ -15,14 +16,21 @@ class UserItems(NamedTuple):
     keys: dict[str, KeyRecord]
 
 
+def decode(item: Item) -> Override | KeyRecord | None:
+    """An override or a key status from its item; None for the partition's other items (lease, counters)."""
+    sort_key = item["sk"]["S"]
+    if overrides.is_override(sort_key):
+        return overrides.decode(item)
+    if keystatus.is_status(sort_key):
+        return keystatus.decode(item)
+    return None
+
+
 def query(user_id: str) -> UserItems:
     found = UserItems({}, {})
-    for item in dynamo.query_partition(user_id):
-        sort_key = item["sk"]["S"]
-        if overrides.is_override(sort_key):
-            row = overrides.decode(item)
-            found.overrides[row.action] = row
-        elif keystatus.is_status(sort_key):
-            record = keystatus.decode(item)
-            found.keys[record.provider] = record
+    for value in map(decode, dynamo.query_partition(user_id)):
+        if isinstance(value, Override):
+            found.overrides[value.action] = value
+        elif isinstance(value, KeyRecord):
+            found.keys[value.provider] = value
     return found

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from botocore.exceptions import ClientError
 
-from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage import dynamo, overrides, partitions
 from modelconfig.storage.aws import dynamodb, error_code, unavailable_on_fault
 from modelconfig.storage.dynamo import USER, ItemKey
 from modelconfig.storage.keystatus import KeyRecord
@@ -37,11 +37,9 @@ def scan_page(cursor: str | None, *, limit: int = 1000) -> ScanPage:
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if not pk.startswith(USER):
             continue
-        key = ItemKey(pk.removeprefix(USER), sk)
-        if overrides.is_override(sk):
-            items.append((key, overrides.decode(item)))
-        elif keystatus.is_status(sk):
-            items.append((key, keystatus.decode(item)))
+        value = partitions.decode(item)
+        if value is not None:
+            items.append((ItemKey(pk.removeprefix(USER), sk), value))
     last = page.get("LastEvaluatedKey")
     return ScanPage(items, json.dumps(last, sort_keys=True) if last else None)
 
