@@ -1,5 +1,7 @@
 """A real loopback provider server for the tests that reach a provider (the model test, the limits)."""
 
+import asyncio
+
 import pytest
 
 from tests.conftest import reset_caches
@@ -20,3 +22,20 @@ def provider(server, aws, monkeypatch):
         monkeypatch.setenv(name, url)
     reset_caches()
     return server
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The waits the provider client makes before a retry, recorded and skipped.
+
+    Tests assert what was waited for, never how long a run took: wall-clock bounds fail on a busy machine.
+    """
+    seen: list[float] = []
+    real = asyncio.sleep
+
+    async def record(delay: float, *args, **kwargs):
+        seen.append(delay)
+        return await real(0)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    return seen

@@ -3,7 +3,6 @@ loopback provider, AWS calls counted at botocore."""
 
 import io
 import json
-import time
 
 import pytest
 
@@ -142,32 +141,26 @@ def test_a_slow_provider_under_a_short_lambda_deadline_answers_before_it(aws, pr
     fn = runtime.function("TestConfigFunction")
     route = fn.routes[0]
     event = runtime.http_event(route, claims={"sub": "user-a"}, body=json.dumps({"agentActionName": "blueprint"}))
-    started = time.monotonic()
     raw = runtime.handler(fn)(event, runtime.Context(fn, timeout_seconds=2.5))  # 2.5 s left of the Lambda
-    elapsed = time.monotonic() - started
     status, body = runtime.parse_response(raw)
     assert status == 200
     assert body["data"]["testResult"]["success"] is False
     assert body["data"]["testResult"]["error"] == "timed out after 1.5s"  # remaining time less 1 s
-    assert elapsed < 2.3
 
 
-def test_a_long_retry_after_is_not_waited_for(api, provider):
+def test_a_long_retry_after_is_not_waited_for(api, provider, waits):
     provider.behave(mode="status", status=429, headers={"retry-after": "15"})
-    started = time.monotonic()
     result = model_test(api).data["testResult"]
-    elapsed = time.monotonic() - started
     assert result["success"] is False
     assert result["error"] == "rate limited by provider (retry after 15s)"
     assert len(provider.seen) == 1  # no retry: 15 s is over the 2 s a test waits for
-    assert elapsed < 3
+    assert waits == []
 
 
-def test_a_short_retry_after_is_honoured_once(api, provider):
+def test_a_short_retry_after_is_honoured_once(api, provider, waits):
     provider.behave(mode="status", status=429, headers={"retry-after": "1"}, times=1)
-    started = time.monotonic()
     assert model_test(api).data["testResult"]["success"] is True
-    assert 1 <= time.monotonic() - started < 2
+    assert waits == [1.0]
     assert len(provider.seen) == 2
 
 
