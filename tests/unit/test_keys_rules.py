@@ -13,6 +13,7 @@ from modelconfig.storage.secrets import encode_user_id
         ("sk-0123456789", "sk****89"),  # 13 chars: 2 each side
         ("sk-ant-" + "a" * 13 + "WXYZ", "sk-a****WXYZ"),  # 24 chars: 4 each side
         ("sk-ant-" + "a" * 10 + "WXYZ", "sk-****XYZ"),
+        ("sk-ant-api03-0123456789abcdefghij", "sk-a****ghij"),  # 33 chars: still 4, never more
         ("short", "****"),
     ],
 )
