@@ -40,14 +40,7 @@ def action_of(name: str) -> AgentAction:
 
 
 def default_config(action: AgentAction) -> ModelConfig:
-    d = action.default
-    return ModelConfig(
-        name=d.name,
-        reasoning_effort=d.reasoning_effort,
-        max_tokens=d.max_tokens,
-        temperature=d.temperature,
-        fallbackModel=d.fallbackModel,
-    )
+    return ModelConfig(**action.default._asdict())  # the catalog's Defaults has ModelConfig's fields
 
 
 def merge(action: AgentAction, row: Override | None, grants: Grants | None = None) -> MergedConfig:
@@ -95,21 +88,25 @@ def require_allowed(action: AgentAction, model_id: str | None, fallback: str | N
             raise _not_allowed(action, what, candidate)
 
 
+# Each stored field of an override and its name on the wire (ConfigRow, and UpdateBody for the choices).
+WIRE_NAMES = {
+    "id": "id",
+    "user_id": "userId",
+    "action": "agentActionName",
+    "model": "modelName",
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "reasoning_effort": "reasoningEffort",
+    "fallback": "fallbackModel",
+    "provider_override": "providerOverride",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+}
+CHOICES = ("model", "max_tokens", "temperature", "reasoning_effort", "fallback", "provider_override")  # a PUT's
+
+
 def wire_row(row: Override) -> ConfigRow:
-    return ConfigRow(
-        id=row.id,
-        userId=row.user_id,
-        agentActionName=row.action,
-        modelName=row.model,
-        maxTokens=row.max_tokens,
-        temperature=row.temperature,
-        reasoningEffort=row.reasoning_effort,  # type: ignore[arg-type]
-        fallbackModel=row.fallback,
-        providerOverride=row.provider_override,  # type: ignore[arg-type]
-        isActive=True,
-        createdAt=row.created_at,
-        updatedAt=row.updated_at,
-    )
+    return ConfigRow(isActive=True, **{WIRE_NAMES[name]: value for name, value in row._asdict().items()})
 
 
 def _not_allowed(action: AgentAction, what: str, model_id: str) -> InvalidInput:
@@ -170,20 +167,9 @@ def update_config(user_id: str, action_name: str, body: UpdateBody) -> SavedConf
     require_allowed(action, body.modelName, body.fallbackModel)
     access.require(action, (body.modelName, body.fallbackModel), access.Grants(lambda: keystatus.query(user_id)))
     now = clock.now_iso()
+    chosen = {name: getattr(body, WIRE_NAMES[name]) for name in CHOICES}
     row = overrides.save(
-        Override(
-            id=str(uuid.uuid4()),
-            user_id=user_id,
-            action=action.key,
-            model=body.modelName,
-            max_tokens=body.maxTokens,
-            temperature=body.temperature,
-            reasoning_effort=body.reasoningEffort,
-            fallback=body.fallbackModel,
-            provider_override=body.providerOverride,
-            created_at=now,
-            updated_at=now,
-        )
+        Override(id=str(uuid.uuid4()), user_id=user_id, action=action.key, created_at=now, updated_at=now, **chosen)
     )
     return SavedConfigData(config=wire_row(row), message="Model configuration updated successfully")
 

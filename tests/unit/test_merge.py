@@ -81,3 +81,18 @@ def test_overlay_lays_only_non_null_fields_over():
     assert tested.temperature == 0.5
     assert tested.max_tokens == 500
     assert overlay(merged, None) is merged
+
+
+def test_overlay_keeps_a_zero_temperature():
+    merged = merge(BLUEPRINT, row(temperature=0.7))
+    assert overlay(merged, TempConfig(temperature=0.0)).temperature == 0.0  # 0 is a value, not an absence
+
+
+def test_every_stored_field_has_one_wire_name_and_every_wire_field_a_source():
+    from modelconfig.configs import CHOICES, WIRE_NAMES
+    from modelconfig.schemas import ConfigRow, UpdateBody
+    from modelconfig.storage.overrides import Override
+
+    assert list(WIRE_NAMES) == list(Override._fields)
+    assert set(WIRE_NAMES.values()) | {"isActive"} == set(ConfigRow.model_fields)
+    assert {WIRE_NAMES[name] for name in CHOICES} == set(UpdateBody.model_fields) - {"agentActionName"}
