@@ -9,7 +9,9 @@ SAM_VENV := .venv-sam
 SAM_CONFIG := --config-file infra/samconfig.toml
 PORT ?= 3000
 
-.PHONY: venv test lint run invoke openapi build validate deploy bench clean
+PYTEST := $(PY) -m pytest -q
+
+.PHONY: venv test unit integration e2e mutate lint run invoke openapi build validate deploy bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
@@ -25,10 +27,19 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 
-test: venv
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/cfn-lint template.yaml
-	$(PY) -m pytest -q
+# Everything CI checks: lint, format, the template, then every test.
+test: lint
+	$(PYTEST)
+
+# The three tiers, for a faster loop: unit (under a second), integration (on moto), e2e (the local API over HTTP).
+unit: venv
+	$(PYTEST) -m unit
+
+integration: venv
+	$(PYTEST) -m integration
+
+e2e: venv
+	$(PYTEST) -m e2e
 
 run: venv
 	PORT=$(PORT) $(PY) -m infra.local_api
@@ -55,8 +66,15 @@ validate: $(SAM_VENV)/.installed
 deploy: build
 	$(SAM_VENV)/bin/sam deploy $(SAM_CONFIG) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
+# Mutation testing of the domain modules (about 20 minutes): the score and its survivors go in docs/benchmarks.md.
+mutate: venv
+	rm -rf .mutate && mkdir -p .mutate/src .mutate/shared
+	cp -r functions infra tests benchmarks docs template.yaml pyproject.toml Makefile README.md .mutate/
+	cp -r shared/modelconfig .mutate/src/ && cp shared/requirements.txt .mutate/shared/
+	cd .mutate && ../$(VENV)/bin/mutmut run --max-children 2; ../$(VENV)/bin/mutmut results --all true | ../$(PY) ../tests/mutation_score.py
+
 bench: venv
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .mutate .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -102,6 +103,15 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
             yield counted
         finally:
             reset_caches()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_to_this_sessions_stdout() -> None:
+    """Powertools' handler keeps the stdout it was made with. A second pytest session in the same process
+    (mutmut runs several) would log to the first one's closed capture, and logging would print its traceback."""
+    from modelconfig.observability import logger
+
+    logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]  (setStream would flush the closed one)
 
 
 @pytest.fixture
@@ -269,3 +279,15 @@ def shared_aws(moto_server: str) -> SharedAws:
     with contextlib.suppress(sm.exceptions.ResourceExistsException):
         sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))
     return shared
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked by its folder: `make unit`, `make integration` and `make e2e` select on it."""
+    for item in items:
+        tier = item.path.parent.name
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives under tests/unit, tests/integration or tests/e2e")
+        item.add_marker(tier)
