@@ -3,6 +3,7 @@ serves its sample event against the moto server. `make bench` times this; these 
 figures rest on, checked on every run."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,33 @@ def test_a_cold_start_loads_only_what_its_request_needs(shared_aws, fn):
     # and never the X-Ray SDK while tracing is off.
     expected = {"botocore.session", "botocore.client"} if fn.logical_id != "GetDefaultsFunction" else set()
     assert set(probe["first"]) == expected  # the model test's sample is a switched-off action: no provider call
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.logical_id)
+def test_with_tracing_on_each_function_serves_from_the_layers_own_packages(shared_aws, fn):
+    """Tracing=Active as deployed: the layer's requirements installed alone (not the dev virtualenv, where moto
+    brings the X-Ray SDK along), the runtime's boto3, and Powertools' Tracer on."""
+    from benchmarks.run import lambda_sys_path
+
+    python, path = lambda_sys_path()
+    event = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))[0]
+    env = shared_aws.env | {
+        "AWS_LAMBDA_FUNCTION_NAME": fn.logical_id,
+        "PYTHONPATH": os.pathsep.join((path, str(runtime.ROOT))),
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",  # no X-Ray daemon here: segments go nowhere, quietly
+    }
+    handler = fn.handler.rsplit(".", 1)[1]
+    proc = subprocess.run(
+        [python, "-m", "tests.cold_probe", str(fn.source), handler, str(event)],
+        cwd=runtime.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    probe = json.loads(lines[0][len("PROBE ") :])
+    assert probe["status"] < 500
+    assert "aws_xray_sdk" in probe["import"]  # the Tracer is made at import when tracing is on
