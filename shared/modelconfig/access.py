@@ -58,17 +58,17 @@ class Denial(NamedTuple):
 
     reason: str
     message: str
-    provider: str | None = None
+    provider: str | None = None  # set when the denial is for lack of key access
 
-    def forbidden(self) -> AccessDenied:
-        """The 403 of a PUT that asked for this model."""
-        provider = self.provider or ""
-        if provider and CATALOG.providers[provider].byok:
-            return AccessDenied(
-                f"provider '{provider}' is not enabled on this platform and you have no API key for it; "
-                f"add one with PUT /api/byok-keys/{provider}"
-            )
-        return AccessDenied(f"provider '{provider}' is not enabled on this platform and takes no user keys")
+
+def forbidden(provider: str) -> AccessDenied:
+    """The 403 of a PUT that asked for a model of `provider`, which the user cannot use."""
+    if CATALOG.providers[provider].byok:
+        return AccessDenied(
+            f"provider '{provider}' is not enabled on this platform and you have no API key for it; "
+            f"add one with PUT /api/byok-keys/{provider}"
+        )
+    return AccessDenied(f"provider '{provider}' is not enabled on this platform and takes no user keys")
 
 
 def denial(
@@ -95,7 +95,7 @@ def first_denial(
     action: AgentAction | None, model: str | None, fallback: str | None, grants: Grants | None
 ) -> Denial | None:
     """The denial of the model, else of the fallback: why a stored override can no longer work."""
-    return denial(action, model, grants, "model") or denial(action, fallback, grants, "fallback")
+    return denial(action, model, grants) or denial(action, fallback, grants, "fallback")
 
 
 def require(action: AgentAction, models: tuple[str, str | None], grants: Grants) -> None:
@@ -103,7 +103,7 @@ def require(action: AgentAction, models: tuple[str, str | None], grants: Grants)
     for role, model_id in zip(("model", "fallback"), models, strict=True):
         found = denial(action, model_id, grants, role)  # type: ignore[arg-type]
         if found is not None and found.provider is not None:
-            raise found.forbidden()
+            raise forbidden(found.provider)
 
 
 def key_source(provider: str, grants: Grants, *, use_user_keys: bool = True) -> KeySource | None:

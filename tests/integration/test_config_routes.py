@@ -421,3 +421,23 @@ def test_a_body_that_is_not_utf8_is_400_not_500(api, aws, route):
     status, body = runtime.parse_response(runtime.handler(fn)(event, runtime.Context(fn)))
     assert status == 400 and body["error"]["name"] == "ValidationError"
     assert config_items(aws) == []
+
+
+def test_each_success_says_what_happened(api):
+    """The messages are part of what a client shows; each is pinned here once."""
+    said = {
+        "defaults": api.get("/api/model-configs/defaults").data["message"],
+        "put": api.put("/api/model-configs/blueprint", {"modelName": PRO}).data["message"],
+        "list": api.get("/api/model-configs").data["message"],
+        "get": api.get("/api/model-configs/blueprint").data["message"],
+        "delete": api.delete("/api/model-configs/blueprint").data["message"],
+        "reset": api.post("/api/model-configs/reset-all").data["message"],
+    }
+    assert said == {
+        "defaults": "Default configurations retrieved successfully",
+        "put": "Model configuration updated successfully",
+        "list": "Model configurations retrieved successfully",
+        "get": "Model configuration retrieved successfully",
+        "delete": "Model configuration reset to default",
+        "reset": "Reset 0 model configuration(s) to defaults",
+    }

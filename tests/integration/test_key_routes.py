@@ -1,5 +1,6 @@
 """BYOK key routes and their consistency with Secrets Manager (SPEC sections 4, 5, 8; issue 3)."""
 
+import io
 import json
 import threading
 import time
@@ -220,6 +221,45 @@ def test_repair_also_drops_status_whose_key_is_gone(api, aws):
     keystatus.acquire_lease("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
     assert api.delete("/api/byok-keys/grok").status == 404
     assert set(status_items(aws)) == {"openai"}
+    assert lock_item(aws) == []
+
+
+def test_repair_makes_every_status_match_the_secret_before_its_own_change(api, aws, monkeypatch):
+    from modelconfig.observability import logger
+
+    for provider, key in (("openai", OPENAI_KEY), ("grok", GROK_KEY), ("anthropic", ANTHROPIC_KEY)):
+        assert api.put(f"/api/byok-keys/{provider}", {"apiKey": key}).status == 200
+    # Writers that died after their secret write: openai's key was replaced, google's added, grok's removed,
+    # and a provider that has since left the catalog is still in the secret. No status was written.
+    aws.secretsmanager.put_secret_value(
+        SecretId=secrets.secret_name("user-a"),
+        SecretString=json.dumps(
+            {
+                "openai": "sk-openai-replaced-0123456789XYZW",
+                "anthropic": ANTHROPIC_KEY,
+                "google-ai-studio": "AIzaUSER-google-key-0000000000000QRST",
+                "retired-provider": "rp-0123456789abcdefgh",
+            }
+        ),
+    )
+    keystatus.acquire_lease("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+
+    assert api.put("/api/byok-keys/anthropic", {"apiKey": "sk-ant-api03-new-0123456789abcdEFGH"}).status == 200
+
+    listed = {p["provider"]: p.get("keyPreview") for p in api.get("/api/byok-keys").data["providers"]}
+    assert listed == {
+        "openai": "sk-o****XYZW",
+        "anthropic": "sk-a****EFGH",
+        "google-ai-studio": "AIza****QRST",
+        "grok": None,
+    }
+    assert set(status_items(aws)) == {"openai", "anthropic", "google-ai-studio"}
+    assert all(item["updatedAt"]["S"].startswith("20") for item in status_items(aws).values())
+    (repair,) = [json.loads(line) for line in stream.getvalue().splitlines() if "repairing" in line]
+    assert repair["message"] == "repairing key status after an interrupted write"
+    assert repair["fixed"] == 3  # openai's preview, google's missing status, grok's stale one
     assert lock_item(aws) == []
 
 
