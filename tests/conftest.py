@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from infra import runtime
+from tests import iam
 
 # No test may reach real AWS or a developer's profile.
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
@@ -38,6 +39,34 @@ from modelconfig.storage import secrets  # noqa: E402
 
 PLATFORM_SECRET = "model-config/platform-keys"
 PLATFORM_KEYS = {"google-ai-studio": "AIzaPLATFORM-google-key-000000000"}
+
+
+# Every AWS call made inside a function's invocation, as IAM would see it (tests/iam.py; test_iam_drift).
+PERFORMED: list[iam.Call] = []
+_load_handler = runtime.handler
+
+
+def _attributed_handler(fn: runtime.Function) -> Any:
+    """runtime.handler, with the function's logical id set while it serves an event."""
+    inner = _load_handler(fn)
+
+    def serve(event: Any, context: Any) -> Any:
+        token = iam.current_function.set(fn.logical_id)
+        try:
+            return inner(event, context)
+        finally:
+            iam.current_function.reset(token)
+
+    return serve
+
+
+runtime.handler = _attributed_handler
+
+
+def _record_for_iam(params: dict[str, Any], model: Any, **_: Any) -> None:
+    function = iam.current_function.get()
+    if function is not None:
+        PERFORMED.extend(iam.calls_of(function, model.service_model.service_name, model.name, params, os.environ))
 
 
 def reset_caches() -> None:
@@ -99,6 +128,7 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
 
         # Clients of the code under test come from the service's own session; count only theirs.
         aws_clients.session().register("before-call", record)
+        aws_clients.session().register("before-parameter-build", _record_for_iam, unique_id="iam-drift")
         try:
             yield counted
         finally:
@@ -284,10 +314,26 @@ def shared_aws(moto_server: str) -> SharedAws:
 TIERS = ("unit", "integration", "e2e")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test is marked by its folder: `make unit`, `make integration` and `make e2e` select on it."""
+DRIFT_TEST = "test_iam_drift.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test is marked by its folder: `make unit`, `make integration` and `make e2e` select on it.
+
+    The IAM drift test judges what every integration test did, so it runs last, and only when every
+    integration test runs (a partial run would leave grants looking unused)."""
     for item in items:
         tier = item.path.parent.name
         if tier not in TIERS:
             raise pytest.UsageError(f"{item.nodeid}: a test lives under tests/unit, tests/integration or tests/e2e")
         item.add_marker(tier)
+    drift = [item for item in items if item.path.name == DRIFT_TEST]
+    if not drift:
+        return
+    others = [item for item in items if item.path.name != DRIFT_TEST]
+    narrowed = config.option.keyword or config.option.deselect or any("::" in arg for arg in config.args)
+    if not narrowed and config.option.markexpr in ("", "integration"):
+        items[:] = others + drift
+    else:
+        items[:] = others
+        config.hook.pytest_deselected(items=drift)

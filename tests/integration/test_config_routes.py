@@ -268,6 +268,20 @@ def test_byok_providers_without_keys(api, aws):
     assert "disabled" not in data["platformModels"]
 
 
+def test_byok_providers_without_a_provider_list_reads_the_platform_secret_once(api, aws, monkeypatch):
+    from tests.conftest import reset_caches
+
+    monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
+    reset_caches()
+    calls = aws.count_calls()
+    data = api.get("/api/model-configs/byok-providers").data
+    assert calls == {"dynamodb.Query": 1, "secretsmanager.GetSecretValue": 1}
+    assert data["platformModels"] == CATALOG.models_of("google-ai-studio")  # the one provider with a key there
+    calls.clear()
+    api.get("/api/model-configs/byok-providers")
+    assert calls == {"dynamodb.Query": 1}  # cached for the warm requests
+
+
 def test_byok_providers_filtered_by_action(api):
     data = api.get("/api/model-configs/byok-providers", query={"agentAction": "conversationalResponse"}).data
     assert PRO not in data["platformModels"]

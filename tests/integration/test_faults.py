@@ -7,6 +7,7 @@ import time
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from infra import runtime
 from modelconfig import keys, sweep
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import secrets
@@ -118,6 +119,12 @@ def test_a_choice_saved_between_the_scan_and_the_delete_survives(api, aws):
 # ---- 3. a slip in the platform keys secret ----------------------------------------------------------------
 
 
+def invoke_sweep(event):
+    """The sweep as the scheduler runs it: through its handler, with the template's environment."""
+    fn = runtime.function("SweepFunction")
+    return runtime.handler(fn)(event, runtime.Context(fn))
+
+
 @pytest.fixture
 def platform_from_secret(aws, monkeypatch):
     monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
@@ -131,12 +138,12 @@ def platform_from_secret(aws, monkeypatch):
 def test_a_slip_in_the_platform_secret_is_held_then_applied_by_force(platform_from_secret):
     aws = platform_from_secret
     aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": ""}))
-    held = sweep.sweep(sweep.SweepRequest(run_id="slip"), time_left_ms=plenty)
+    held = invoke_sweep({"id": "slip", "detail-type": "Scheduled Event", "detail": {}})
     assert overrides_left(aws) == 5
     assert held["scanned"] == 55
     assert held["resetByReason"] == {"model_no_key_access": 50}  # max(50, 10% of 55) at most...
     assert held["held"] == 5  # ...the rest held, and reported
-    forced = sweep.sweep(sweep.parse_request({"force": True}, "op-1"), time_left_ms=plenty)
+    forced = invoke_sweep({"force": True})
     assert forced["reset"] == 5 and forced["held"] == 0
     assert overrides_left(aws) == 0
 
@@ -152,7 +159,7 @@ def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_s
     )
     reset_caches()  # a cold sweep: it reads the platform secret, which fails
     fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500, times=5)
-    result = sweep.sweep(sweep.SweepRequest(run_id="unreadable"), time_left_ms=plenty)
+    result = invoke_sweep({"id": "unreadable", "detail-type": "Scheduled Event", "detail": {}})
     assert result["resetByReason"] == {"model_not_in_catalog": 1}
     assert result["held"] == 55
     assert overrides_left(aws) == 55

@@ -152,7 +152,8 @@ def test_batch_deletes_go_25_at_a_time_and_unprocessed_items_are_retried(aws, mo
 
 
 def test_targeted_reset_of_named_users(seeded):
-    result = sweep.sweep(sweep.parse_request({"detail": {"userIds": ["u3", "nobody"]}}, "id"), time_left_ms=plenty)
+    fn = runtime.function("SweepFunction")  # as an operator invokes it, through the handler
+    result = runtime.handler(fn)({"detail": {"userIds": ["u3", "nobody"]}}, runtime.Context(fn))
     assert result == result | {"scanned": 2, "reset": 2, "resetByReason": {"targeted": 2}, "usersTouched": 1}
     assert not overrides.query("u3")
     assert overrides.query("u1")
