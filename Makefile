@@ -5,24 +5,29 @@ PY312 ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2
                           $$(command -v python3.12); do "$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+EXPORT := $(UV) export --frozen --no-emit-project --format requirements-txt --quiet
 SAM_VENV := .venv-sam
 SAM_CONFIG := --config-file infra/samconfig.toml
 PORT ?= 3000
 
 PYTEST := $(PY) -m pytest -q
 
-.PHONY: venv test unit integration e2e mutate lint run invoke openapi build validate deploy bench clean
+.PHONY: venv test unit integration e2e mutate lint lock lock-check run invoke openapi build validate deploy bench clean
 
-$(VENV)/.installed: pyproject.toml
+# The development environment is exactly uv.lock (hash-checked). uv itself is the one package pip installs.
+$(VENV)/.installed: pyproject.toml uv.lock
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	test -x $(PY) || $(PY312) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "Installing the locked dependencies into $(VENV) (about 30 s the first time)..."
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) sync --frozen --extra dev --inexact --quiet
 	touch $@
 
 venv: $(VENV)/.installed
 
-lint: venv
+lint: venv lock-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
@@ -40,6 +45,16 @@ integration: venv
 
 e2e: venv
 	$(PYTEST) -m e2e
+
+# Re-resolve every dependency to the newest that pyproject.toml allows; the layer's set follows.
+lock: venv
+	$(UV) lock --upgrade
+	$(EXPORT) > shared/requirements.txt
+
+# Fails when uv.lock no longer matches pyproject.toml, or shared/requirements.txt no longer matches uv.lock.
+lock-check: venv
+	$(UV) lock --check --quiet
+	$(EXPORT) | diff -u shared/requirements.txt - || { echo "shared/requirements.txt is stale: make lock"; exit 1; }
 
 run: venv
 	PORT=$(PORT) $(PY) -m infra.local_api
