@@ -9,12 +9,14 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 EXPORT := $(UV) export --frozen --no-emit-project --format requirements-txt --quiet
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 SAM_CONFIG := --config-file infra/samconfig.toml
 PORT ?= 3000
 
 PYTEST := $(PY) -m pytest -q
 
-.PHONY: venv test unit integration e2e mutate lint lock lock-check run invoke openapi build validate deploy bench clean
+.PHONY: venv test unit integration e2e mutate lint lock lock-check scan run invoke openapi build validate deploy bench clean
 
 # The development environment is exactly uv.lock (hash-checked). uv itself is the one package pip installs.
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -27,10 +29,20 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 venv: $(VENV)/.installed
 
-lint: venv lock-check
+lint: venv lock-check scan
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+
+# checkov on the template: no failed check. A check that does not fit is skipped on its resource in
+# template.yaml, with the reason (README, "Template security scan"). Its own venv: it pins a large tree.
+$(CHECKOV_VENV)/.installed: $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python $(PY312) $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
+	touch $@
+
+scan: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 # Everything CI checks: lint, format, the template, then every test.
 test: lint
@@ -92,4 +104,4 @@ bench: venv
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .bench .mutate .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .bench .mutate .pytest_cache .ruff_cache
