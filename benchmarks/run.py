@@ -9,6 +9,8 @@
 3. Warm latency per route in-process against moto, as a ratio to the bare boto3 calls the route makes.
 4. The local API under load: requests per second, p50 and p99 of the list route with 4 concurrent clients.
 5. The sweep at 100,000 overrides: items per second and DynamoDB calls per 1,000 items.
+6. Hostile input: the fuzzer's findings.
+7. The bill: each route's cost per 1M requests, and a month for 10,000 and 100,000 users (benchmarks/cost.py).
 
 Figures are wall-clock on this machine (2 cores); moto stands in for DynamoDB, so absolute latencies are moto's
 and the ratios and call counts are what carry over to AWS.
@@ -39,6 +41,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from benchmarks import cost
 from infra import runtime
 from infra.local_api import sample_token
 from infra.local_aws import LocalAws
@@ -48,6 +51,8 @@ BENCH_DIR = runtime.ROOT / ".bench"  # the cold-start runs' Lambda-like sys.path
 PRO = "google-ai-studio/gemini-2.5-pro"
 # Functions whose sample request needs the platform-enabled providers (the access rule).
 PLATFORM_SECRET_READERS = ("PutConfigFunction", "ListByokProvidersFunction")
+# Functions also timed with Tracing=Active: a read route and a key write.
+TRACED = ("ListConfigsFunction", "PutKeyFunction")
 OPUS = "anthropic/claude-opus-4-5"
 USER_KEY = "sk-ant-bench-0123456789abcdef"
 DOCS = runtime.ROOT / "docs" / "benchmarks.md"
@@ -197,6 +202,11 @@ def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, floa
                 jobs.append((f"{fn.logical_id}, PLATFORM_MODEL_PROVIDERS set", argv, named))
             if fn.logical_id == "TestConfigFunction":
                 jobs.append(_calling_test(argv, env, events[0], Path(scratch), provider.base_urls()))
+            if fn.logical_id in TRACED:
+                # Tracing=Active: Powertools' Tracer and the X-Ray SDK load at import (no daemon here: the
+                # segments go nowhere, which costs nothing on the cold start).
+                traced = env | {"POWERTOOLS_TRACE_DISABLED": "false", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+                jobs.append((f"{fn.logical_id}, tracing on", argv, traced))
         for _name, argv, env in jobs:  # one unmeasured pass fills the OS page cache and writes .pyc files
             _time_to_ready(argv, env)
         rounds: list[dict[str, tuple[float, float]]] = []
@@ -357,6 +367,53 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
     return results
 
 
+# ---- 7. the bill ------------------------------------------------------------------------------------------
+
+
+def cost_model(runs: int) -> list[cost.Priced]:
+    """Each route's units and warm duration, priced (benchmarks/cost.py), for a user with a few overrides
+    and a key, as the month's profile assumes."""
+    from modelconfig.storage import aws as aws_clients
+    from tests.provider_server import ProviderServer
+
+    provider = ProviderServer()
+    try:
+        with in_process_aws(**provider.base_urls(), **HIGH_LIMITS) as (ddb, _calls):
+            api = Api("cost-user")
+            for action in ("blueprint", "phaseImplementation", "conversationalResponse"):
+                api.put(f"/api/model-configs/{action}", {"modelName": PRO})
+            api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY})
+            meter = cost.Meter(ddb)
+            meter.register(aws_clients.dynamodb())
+            meter.register(aws_clients.secretsmanager())
+            routes: list[tuple[str, Callable[[], Any]]] = [
+                ("GET /api/model-configs", lambda: api.get("/api/model-configs")),
+                ("GET /api/model-configs/defaults", lambda: api.get("/api/model-configs/defaults")),
+                ("GET /api/model-configs/byok-providers", lambda: api.get("/api/model-configs/byok-providers")),
+                (
+                    "PUT /api/model-configs/{agentAction}",
+                    lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO}),
+                ),
+                (
+                    "DELETE /api/model-configs/{agentAction} (a refused delete: the same units)",
+                    lambda: api.delete("/api/model-configs/fastCodeFixer"),
+                ),
+                ("GET /api/byok-keys", lambda: api.get("/api/byok-keys")),
+                (
+                    "PUT /api/byok-keys/{provider} (replace)",
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                ),
+                (
+                    f"POST /api/model-configs/test (platform key; plus {cost.PROVIDER_SECONDS:g} s for the provider)",
+                    lambda: api.post("/api/model-configs/test", {"agentActionName": "blueprint"}),
+                ),
+            ]
+            measured = [cost.measure(label, request, meter, runs) for label, request in routes]
+            return [cost.price(m, provider_wait=m.label.startswith("POST /api/model-configs/test")) for m in measured]
+    finally:
+        provider.stop()
+
+
 # ---- 4. the local API under load --------------------------------------------------------------------------
 
 
@@ -487,11 +544,13 @@ def report(results: dict[str, Any]) -> str:
             "",
             "Wall: spawn to first answer. CPU: the process's CPU time at its first answer (interpreter start "
             "included, moto's work in the parent excluded). Every process runs on the base interpreter with "
-            "Lambda's path: the layer (our package and `shared/requirements.txt`), then the runtime's boto3. "
+            "Lambda's path: the layer (our package and `shared/requirements.txt`, its own boto3 and botocore "
+            "included), then the runtime's. "
             "Each ratio is the median over rounds of the function's time over the floor's in the same round. "
             "Each function serves its sample event from `infra/events/`; the model test's sample is a "
             "switched-off action, so no provider is called; the row after it is a test that reads the platform "
-            "key and calls a loopback stand-in of the provider.",
+            'key and calls a loopback stand-in of the provider. Rows marked "tracing on" run with Tracing=Active '
+            "(Powertools' Tracer and the X-Ray SDK, no daemon).",
             "",
             "| function | wall ms | x floor | CPU ms | x floor |",
             "|---|---|---|---|---|",
@@ -532,17 +591,19 @@ def report(results: dict[str, Any]) -> str:
         ]
     if "fuzz" in results:
         lines += ["## Hostile input", "", results["fuzz"], ""]
+    if "cost" in results:
+        lines += cost.report(results["cost"])
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep", "fuzz"])
+    parser.add_argument("--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep", "fuzz", "cost"])
     parser.add_argument("--runs", type=int, default=15, help="cold starts per function")
     parser.add_argument("--overrides", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    everything = {"calls", "cold", "warm", "load", "sweep", "fuzz"}
+    everything = {"calls", "cold", "warm", "load", "sweep", "fuzz", "cost"}
     wanted = set(args.only or everything)
     results: dict[str, Any] = {}
     if "calls" in wanted:
@@ -558,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
         results["sweep"] = sweep_bench(args.overrides)
     if "fuzz" in wanted:
         results["fuzz"] = fuzz()
+    if "cost" in wanted:
+        results["cost"] = cost_model(100)
     text = report(results)
     print(text)
     if not args.no_write and wanted == everything:

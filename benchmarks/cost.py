@@ -1,0 +1,250 @@
+"""The bill before a deploy: what 1M requests of each route cost, and a month for 10,000 and 100,000 users.
+
+Every figure comes from this run's own measurements:
+- the Lambda duration is the route's median warm duration in-process against moto (which stands in for the
+  AWS calls' latency), billed by the ms at the template's memory, on arm64;
+- DynamoDB request units come from the calls the route made and the sizes of the items they touched, counted
+  by DynamoDB's rules (reads round up to 4 KB, half for eventually consistent; writes round up to 1 KB; twice
+  for a transaction; a write refused by its condition still costs its unit);
+- Secrets Manager calls are counted per request; the secrets themselves are priced per user-month.
+
+CloudWatch Logs are left out of the per-request figure and priced on their own line: their volume depends on
+the log level and retention an operator picks.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+PRICES_AS_OF = "2026-11-30"
+PRICES = {  # us-east-1 list prices
+    "api_per_million": 1.00,  # API Gateway HTTP API, first 300M requests a month
+    "lambda_per_million": 0.20,  # Lambda requests
+    "lambda_gb_second_arm64": 0.0000133334,
+    "ddb_wru_per_million": 0.625,  # DynamoDB on-demand, since the November 2024 price cut
+    "ddb_rru_per_million": 0.125,
+    "secrets_per_10k_calls": 0.05,
+    "secret_month": 0.40,
+    "logs_per_gb": 0.50,  # CloudWatch Logs ingestion
+}
+MEMORY_MB = 512  # template.yaml Globals
+LOG_BYTES_PER_REQUEST = 900  # the function's request line (about 600 bytes) and the stage's access line
+PROVIDER_SECONDS = 2.0  # a model test waits this long for the provider's answer (the loopback one answers at once)
+
+
+class Measured(NamedTuple):
+    label: str
+    ms: float  # median warm duration
+    rru: float
+    wru: float
+    secret_calls: int
+
+
+class Priced(NamedTuple):
+    label: str
+    ms: float
+    rru: float
+    wru: float
+    secret_calls: int
+    api: float
+    lambda_: float
+    dynamodb: float
+    secrets: float
+
+    @property
+    def total(self) -> float:
+        return self.api + self.lambda_ + self.dynamodb + self.secrets
+
+
+# ---- DynamoDB's sizes and units ---------------------------------------------------------------------------
+
+
+def value_size(value: dict[str, Any]) -> int:
+    (kind, v), *_ = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        digits = v.lstrip("-").replace(".", "").lstrip("0") or "0"
+        return math.ceil(len(digits) / 2) + 1
+    if kind == "B":
+        return len(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + value_size(x) for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(1 + value_size(x) for x in v)
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: x}) for x in v)
+    raise ValueError(kind)
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    return sum(len(name.encode()) + value_size(value) for name, value in (item or {}).items())
+
+
+def read_units(size: int, consistent: bool) -> float:
+    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+
+
+def write_units(size: int) -> float:
+    return max(1, math.ceil(size / 1024))
+
+
+class Meter:
+    """Counts the request units and Secrets Manager calls of the calls the service's clients make.
+
+    Sizes are read with a separate client, which the meter does not count: the item before a write (a delete
+    or an overwrite pays for the larger of before and after), and everything a Query's key condition reads
+    (its projection and filter do not lower the bill)."""
+
+    def __init__(self, ddb: Any) -> None:
+        self.ddb = ddb
+        self.rru = 0.0
+        self.wru = 0.0
+        self.secret_calls = 0
+
+    def reset(self) -> None:
+        self.rru = self.wru = 0.0
+        self.secret_calls = 0
+
+    def register(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build", self.before)
+        client.meta.events.register("after-call", self.after)
+
+    def before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        service, op = model.service_model.service_name, model.name
+        if service == "secretsmanager":
+            self.secret_calls += 1
+            return
+        consistent = params.get("ConsistentRead", False)
+        if op == "GetItem":
+            self.rru += read_units(self._size(params["TableName"], params["Key"]), consistent)
+        elif op == "Query":
+            read = self.ddb.query(**_key_condition_only(params))["Items"]
+            self.rru += read_units(sum(item_size(i) for i in read), consistent)
+        targets = _write_targets(op, params)
+        context["meter"] = [(table, key, factor, self._size(table, key)) for table, key, factor in targets]
+
+    def after(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        for table, key, factor, before in context.pop("meter", []):
+            self.wru += write_units(max(before, self._size(table, key))) * factor  # refused writes pay too
+
+    def _size(self, table: str, key: dict[str, Any]) -> int:
+        return item_size(self.ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item"))
+
+
+def _key_of(body: dict[str, Any]) -> dict[str, Any]:
+    return body.get("Key") or {k: body["Item"][k] for k in ("pk", "sk")}
+
+
+def _write_targets(op: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], float]]:
+    """(table, key, units per KB) of every item a write touches: a transaction pays twice."""
+    if op in ("PutItem", "UpdateItem", "DeleteItem"):
+        return [(params["TableName"], _key_of(params), 1.0)]
+    if op == "TransactWriteItems":
+        return [(body["TableName"], _key_of(body), 2.0) for item in params["TransactItems"] for body in item.values()]
+    if op == "BatchWriteItem":
+        return [
+            (table, _key_of(r.get("DeleteRequest") or r["PutRequest"]), 1.0)
+            for table, requests in params["RequestItems"].items()
+            for r in requests
+        ]
+    return []
+
+
+def _key_condition_only(params: dict[str, Any]) -> dict[str, Any]:
+    """The Query without projection, filter or limit: what DynamoDB reads, and bills."""
+    condition = params["KeyConditionExpression"]
+    query = {k: params[k] for k in ("TableName", "KeyConditionExpression", "ExclusiveStartKey") if k in params}
+    for field in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        used = {name: v for name, v in params.get(field, {}).items() if name in condition}
+        if used:
+            query[field] = used
+    return query
+
+
+def measure(label: str, request: Callable[[], Any], meter: Meter, runs: int) -> Measured:
+    request()  # warm
+    meter.reset()
+    request()
+    rru, wru, secret_calls = meter.rru, meter.wru, meter.secret_calls
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        request()
+        times.append(time.perf_counter() - started)
+    return Measured(label, statistics.median(times) * 1000, rru, wru, secret_calls)
+
+
+def price(m: Measured, *, provider_wait: bool = False) -> Priced:
+    """The cost of 1M requests of one route; a model test also pays its wait for the provider."""
+    billed_ms = math.ceil(m.ms + (PROVIDER_SECONDS * 1000 if provider_wait else 0))
+    gb_seconds = MEMORY_MB / 1024 * billed_ms / 1000 * 1_000_000
+    return Priced(
+        *m,
+        api=PRICES["api_per_million"],
+        lambda_=PRICES["lambda_per_million"] + gb_seconds * PRICES["lambda_gb_second_arm64"],
+        dynamodb=m.rru * PRICES["ddb_rru_per_million"] + m.wru * PRICES["ddb_wru_per_million"],
+        secrets=m.secret_calls * 100 * PRICES["secrets_per_10k_calls"],
+    )
+
+
+# A month of one active user of the app builder: what the web client does in a typical month.
+PROFILE = {
+    "GET /api/model-configs": 60,  # the settings page, on each visit
+    "GET /api/model-configs/defaults": 20,
+    "GET /api/model-configs/byok-providers": 20,
+    "PUT /api/model-configs/{agentAction}": 10,
+    "DELETE /api/model-configs/{agentAction}": 2,
+    "GET /api/byok-keys": 20,
+    "PUT /api/byok-keys/{provider}": 1,
+    "POST /api/model-configs/test": 10,
+}
+BYOK_SHARE = 0.3  # users holding at least one key: one secret each
+
+
+def month(priced: dict[str, Priced], users: int) -> dict[str, float]:
+    requests = sum(PROFILE.values()) * users
+    per_user = sum(priced[route].total * n / 1_000_000 for route, n in PROFILE.items())
+    secrets = users * BYOK_SHARE * PRICES["secret_month"]
+    logs = requests * LOG_BYTES_PER_REQUEST / 1e9 * PRICES["logs_per_gb"]
+    return {"requests": requests, "requests_cost": per_user * users, "secrets": secrets, "logs": logs}
+
+
+def report(priced: list[Priced]) -> list[str]:
+    by_route = {p.label.split(" (")[0]: p for p in priced}
+    lines = [
+        f"## The bill (us-east-1 list prices as of {PRICES_AS_OF})",
+        "",
+        "Per 1M requests of each route, from this run: the median warm duration billed by the ms at "
+        f"{MEMORY_MB} MB on arm64, DynamoDB request units from the calls made and the sizes of the items they "
+        "touched, Secrets Manager calls. Prices: API Gateway HTTP API $1.00 per million; Lambda $0.20 per "
+        "million and $0.0000133334 per GB-second (arm64); DynamoDB on-demand $0.625 per million write and "
+        "$0.125 per million read request units; Secrets Manager $0.05 per 10,000 calls and $0.40 per secret "
+        "a month; CloudWatch Logs $0.50 per GB ingested.",
+        "",
+        "| route | ms | RRU | WRU | SM calls | API | Lambda | DynamoDB | Secrets | total per 1M |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in priced:
+        lines.append(
+            f"| {p.label} | {p.ms:.1f} | {p.rru:g} | {p.wru:g} | {p.secret_calls} | ${p.api:.2f} | "
+            f"${p.lambda_:.3f} | ${p.dynamodb:.3f} | ${p.secrets:.2f} | **${p.total:.2f}** |"
+        )
+    profile = ", ".join(f"{n} x {route}" for route, n in PROFILE.items())
+    lines += ["", f"A month of one active user: {profile}; {BYOK_SHARE:.0%} of users hold a key (one secret).", ""]
+    lines += ["| active users | requests | requests cost | secrets | logs | month |", "|---|---|---|---|---|---|"]
+    for users in (10_000, 100_000):
+        m = month(by_route, users)
+        total = m["requests_cost"] + m["secrets"] + m["logs"]
+        lines.append(
+            f"| {users:,} | {m['requests']:,} | ${m['requests_cost']:,.2f} | ${m['secrets']:,.2f} | "
+            f"${m['logs']:,.2f} | **${total:,.2f}** |"
+        )
+    lines.append("")
+    return lines
