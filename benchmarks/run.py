@@ -197,7 +197,7 @@ def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, floa
             jobs.append((fn.logical_id, argv, env))
             if fn.logical_id in PLATFORM_SECRET_READERS and not env.get("PLATFORM_MODEL_PROVIDERS"):
                 # The template default reads the platform secret to learn the enabled providers; naming them
-                # saves that read (and Powertools parameters' import of boto3) on a cold start.
+                # saves that read on a cold start.
                 named = env | {"PLATFORM_MODEL_PROVIDERS": "google-ai-studio"}
                 jobs.append((f"{fn.logical_id}, PLATFORM_MODEL_PROVIDERS set", argv, named))
             if fn.logical_id == "TestConfigFunction":
@@ -250,8 +250,8 @@ def lambda_sys_path() -> tuple[str, str]:
 def _calling_test(
     argv: list[str], env: dict[str, str], sample: Path, scratch: Path, base_urls: dict[str, str]
 ) -> tuple[str, list[str], dict[str, str]]:
-    """The model test's sample switches its action off. A real test also reads the platform key (Powertools
-    parameters) and calls the provider, here the loopback stand-in over plain HTTP: httpx and its TLS context
+    """The model test's sample switches its action off. A real test also reads the platform key and calls
+    the provider, here the loopback stand-in over plain HTTP: httpx and its TLS context
     load too."""
     event = json.loads(sample.read_text())
     event["body"] = json.dumps({"agentActionName": "blueprint", "testPrompt": "Reply with OK."})

@@ -165,6 +165,22 @@ def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_s
     assert overrides_left(aws) == 55
 
 
+def test_the_platform_keys_are_read_once_per_five_minutes_and_must_be_an_object(aws, monkeypatch):
+    monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")  # the enabled providers come from the secret
+    reset_caches()
+    api, calls = Api("user-p"), aws.count_calls()
+    for _ in range(3):
+        assert api.put("/api/model-configs/blueprint", {"modelName": PRO}).status == 200
+    assert calls["secretsmanager.GetSecretValue"] == 1
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + 301)  # past the five minutes
+    aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString="[1, 2]")
+    reply = api.put("/api/model-configs/blueprint", {"modelName": PRO})
+    assert calls["secretsmanager.GetSecretValue"] == 2
+    assert reply.status == 503
+    assert reply.error["message"].startswith("the platform keys secret is not a JSON object (request id ")
+
+
 # ---- 4. Secrets Manager errors that users provoke ---------------------------------------------------------
 
 
