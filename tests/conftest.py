@@ -4,12 +4,13 @@ that routes requests through template.yaml to each function's real handler."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +143,16 @@ def _logs_to_this_sessions_stdout() -> None:
     from modelconfig.observability import logger
 
     logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]  (setStream would flush the closed one)
+
+
+@pytest.fixture
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+    """The service's JSON log lines written from now on in this test."""
+    from modelconfig.observability import logger
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 @pytest.fixture

@@ -100,8 +100,8 @@ def first_denial(
 
 def require(action: AgentAction, models: tuple[str, str | None], grants: Grants) -> None:
     """Raise the 403 of the first of (model, fallback) whose provider the user cannot use."""
-    for role, model_id in zip(("model", "fallback"), models, strict=True):
-        found = denial(action, model_id, grants, role)  # type: ignore[arg-type]
+    for model_id in models:
+        found = denial(action, model_id, grants)
         if found is not None and found.provider is not None:
             raise forbidden(found.provider)
 

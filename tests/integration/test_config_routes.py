@@ -1,6 +1,7 @@
 """The model-config routes end to end: template route → v2 event → real handler → moto (SPEC sections 2-4, 8)."""
 
 import json
+import uuid
 
 import pytest
 from botocore.stub import Stubber
@@ -105,6 +106,7 @@ def test_put_returns_the_row_and_keeps_id_and_created_at(api, aws):
     assert (first["modelName"], first["maxTokens"], first["temperature"]) == (PRO, 1234, 0.7)
     assert (first["reasoningEffort"], first["fallbackModel"], first["isActive"]) == ("medium", FLASH, True)
     assert first["createdAt"].endswith("Z") and first["createdAt"] == first["updatedAt"]
+    assert uuid.UUID(first["id"]).version == 4
 
     second = api.put("/api/model-configs/blueprint", {"modelName": FLASH}).data["config"]
     assert second["id"] == first["id"]
@@ -117,6 +119,8 @@ def test_put_returns_the_row_and_keeps_id_and_created_at(api, aws):
         None,
     )
     assert len(config_items(aws)) == 1
+    other = api.put("/api/model-configs/deepDebugger", {"modelName": PRO}).data["config"]
+    assert other["id"] != first["id"]  # one id per override
 
 
 def test_put_ignores_unknown_fields_and_never_stores_them(api, aws):
@@ -172,7 +176,14 @@ def test_order_of_checks_identity_then_body_then_constraint_then_access(api):
     assert Api(None).put("/api/model-configs/blueprint", raw_body="{not json").status == 401
     assert api.put("/api/model-configs/templateSelection", {"modelName": OPUS, "maxTokens": 0}).status == 400
     constraint = api.put("/api/model-configs/templateSelection", {"modelName": OPUS})
-    assert constraint.status == 400 and "not allowed" in constraint.error["message"]
+    assert constraint.status == 400
+    assert constraint.error["message"] == (
+        f"model '{OPUS}' is not allowed for templateSelection; allowed models: disabled, "
+        "google-ai-studio/gemini-2.5-flash-lite, google-ai-studio/gemini-2.5-flash-lite-latest, openai/gpt-5-mini, "
+        "grok/grok-code-fast-1, grok/grok-4-fast, grok/grok-4-1-fast-reasoning, grok/grok-4-1-fast-non-reasoning, "
+        "google-vertex-ai/openai/gpt-oss-120b-maas, google-vertex-ai/moonshotai/kimi-k2-thinking-maas, "
+        "google-vertex-ai/qwen/qwen3-coder-480b-a35b-instruct-maas"
+    )
     assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
 
 

@@ -59,7 +59,7 @@ def ttl_reaps_everything_expired(aws):
 # ---- 1. an interrupted key write, and TTL ----------------------------------------------------------------
 
 
-def test_an_interrupted_write_is_repaired_even_after_ttl_reaped_what_it_could(api, aws):
+def test_an_interrupted_write_is_repaired_even_after_ttl_reaped_what_it_could(api, aws, log_lines):
     api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
     api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY})
     ddb, sm = aws_clients.dynamodb(), aws_clients.secretsmanager()
@@ -68,6 +68,9 @@ def test_an_interrupted_write_is_repaired_even_after_ttl_reaped_what_it_could(ap
     # ...after the secret lost grok, and the restore of grok fails too: the function is left half done.
     assert api.delete("/api/byok-keys/grok").status == 503
     assert aws.user_secret("user-a") == {"openai": OPENAI_KEY}
+    assert "could not restore the key secret after a failed status write; the next write repairs it" in [
+        line["message"] for line in log_lines() if line["level"] == "ERROR"
+    ]
     assert set(items(aws, "BYOK#")) == {"BYOK#openai", "BYOK#grok"}
     ttl_reaps_everything_expired(aws)
     (lease,) = items(aws, "BYOKLOCK").values()  # the lease survives TTL: its expiry is not the TTL attribute
@@ -89,31 +92,34 @@ def test_an_interrupted_write_is_repaired_even_after_ttl_reaped_what_it_could(ap
 
 
 def test_a_choice_saved_between_the_scan_and_the_delete_survives(api, aws):
-    aws.dynamodb.put_item(
-        TableName=aws.table,
-        Item={
-            "pk": {"S": "USER#user-a"},
-            "sk": {"S": "CONFIG#blueprint"},
-            "id": {"S": "old"},
-            "userId": {"S": "user-a"},
-            "agentActionName": {"S": "blueprint"},
-            "modelName": {"S": "openai/gpt-4-retired"},
-            "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
-            "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
-        },
-    )
+    actions = ("blueprint", "deepDebugger", "phaseImplementation")
+    for action in actions:
+        aws.dynamodb.put_item(
+            TableName=aws.table,
+            Item={
+                "pk": {"S": "USER#user-a"},
+                "sk": {"S": f"CONFIG#{action}"},
+                "id": {"S": f"old-{action}"},
+                "userId": {"S": "user-a"},
+                "agentActionName": {"S": action},
+                "modelName": {"S": "openai/gpt-4-retired"},
+                "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
+                "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
+            },
+        )
     saved = []
 
-    def user_saves_after_the_scan(**_kw):
+    def user_saves_two_after_the_scan(**_kw):
         if not saved:
-            saved.append(api.put("/api/model-configs/blueprint", {"modelName": PRO}).status)
+            saved.extend(api.put(f"/api/model-configs/{a}", {"modelName": PRO}).status for a in actions[:2])
 
-    aws_clients.dynamodb().meta.events.register("after-call.dynamodb.Scan", user_saves_after_the_scan)
+    aws_clients.dynamodb().meta.events.register("after-call.dynamodb.Scan", user_saves_two_after_the_scan)
     result = sweep.sweep(sweep.SweepRequest(run_id="race"), time_left_ms=plenty)
-    assert saved == [200]
-    assert result["reset"] == 0 and result["skipped"] == 1 and result["scanned"] == 1
-    config = api.get("/api/model-configs/blueprint").data["config"]
-    assert config["name"] == PRO and config["isUserOverride"] is True
+    assert saved == [200, 200]
+    assert (result["scanned"], result["skipped"], result["reset"]) == (3, 2, 1)  # the third is still reset
+    configs = api.get("/api/model-configs").data["configs"]
+    assert [configs[a]["isUserOverride"] for a in actions] == [True, True, False]
+    assert configs["blueprint"]["name"] == PRO
 
 
 # ---- 3. a slip in the platform keys secret ----------------------------------------------------------------
@@ -148,7 +154,7 @@ def test_a_slip_in_the_platform_secret_is_held_then_applied_by_force(platform_fr
     assert overrides_left(aws) == 0
 
 
-def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_secret):
+def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_secret, log_lines):
     aws = platform_from_secret
     Api("user-x").put("/api/model-configs/screenshotAnalysis", {"modelName": "disabled"})
     aws.dynamodb.update_item(  # and one override whose model left the catalog: that reset still applies
@@ -163,6 +169,9 @@ def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_s
     assert result["resetByReason"] == {"model_not_in_catalog": 1}
     assert result["held"] == 55
     assert overrides_left(aws) == 55
+    assert "platform keys secret unreadable: resets for lost key access are held this run" in [
+        line["message"] for line in log_lines() if line["level"] == "WARNING"
+    ]
 
 
 def test_the_platform_keys_are_read_once_per_five_minutes_and_must_be_an_object(aws, monkeypatch):

@@ -153,7 +153,8 @@ def test_batch_deletes_go_25_at_a_time_and_unprocessed_items_are_retried(aws, mo
 
 def test_targeted_reset_of_named_users(seeded):
     fn = runtime.function("SweepFunction")  # as an operator invokes it, through the handler
-    result = runtime.handler(fn)({"detail": {"userIds": ["u3", "nobody"]}}, runtime.Context(fn))
+    result = runtime.handler(fn)({"id": "ops-7", "detail": {"userIds": ["u3", "nobody"]}}, runtime.Context(fn))
+    assert result["runId"] == "ops-7"
     assert result == result | {"scanned": 2, "reset": 2, "resetByReason": {"targeted": 2}, "usersTouched": 1}
     assert not overrides.query("u3")
     assert overrides.query("u1")

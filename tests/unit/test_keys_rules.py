@@ -38,10 +38,13 @@ def test_validate_key_strips_and_checks_the_pattern_without_echoing_the_key():
     assert "AIza" in caught.value.message
     with pytest.raises(InvalidInput):
         validate_key("openai", "sk-0123456789 with space")
-    with pytest.raises(InvalidInput):
+    assert validate_key("openai", "sk-" + "x" * 509) == "sk-" + "x" * 509  # 512 characters: the most allowed
+    with pytest.raises(InvalidInput) as too_long:
         validate_key("openai", "sk-" + "x" * 510)
-    with pytest.raises(InvalidInput):
+    assert too_long.value.message == "apiKey: at most 512 characters"
+    with pytest.raises(InvalidInput) as not_ascii:
         validate_key("openai", "sk-0123456789\u00e9")
+    assert not_ascii.value.message == "apiKey: only printable ASCII characters without spaces"
 
 
 def test_secret_name_encoding_is_one_to_one_and_stays_in_the_prefix():
