@@ -42,6 +42,29 @@ def test_platform_key_gemini_call(api, aws, provider):
     assert seen.body["generationConfig"]["temperature"] == 1
 
 
+def test_an_override_whose_key_was_deleted_tests_the_default(api, provider, log_lines):
+    api.put("/api/byok-keys/anthropic", {"apiKey": USER_ANTHROPIC})
+    api.put("/api/model-configs/blueprint", {"modelName": "anthropic/claude-opus-4-5"})
+    api.delete("/api/byok-keys/anthropic")
+    reply = api.post("/api/model-configs/test", {"agentActionName": "blueprint"})
+    result = reply.data["testResult"]
+    assert (result["modelUsed"], result["keySource"]) == ("google-ai-studio/gemini-3-flash-preview", "platform")
+    assert reply.data["message"] == "Test succeeded"
+    (line,) = [line for line in log_lines() if line["message"] == "model test"]
+    assert {k: line[k] for k in ("model", "success", "keySource")} == {
+        "model": "google-ai-studio/gemini-3-flash-preview",
+        "success": True,
+        "keySource": "platform",
+    }
+    assert line["ms"] == result["latencyMs"] and 0 <= line["ms"] < 60_000
+
+
+def test_a_failed_test_says_why_in_its_message(api, provider):
+    provider.behave(mode="status", status=401)
+    reply = api.post("/api/model-configs/test", {"agentActionName": "blueprint"})
+    assert reply.data["message"] == "Test failed: invalid API key for google-ai-studio"
+
+
 def test_gemini_flash_turns_thinking_off_and_caps_tokens_below_config(api, provider):
     api.put(
         "/api/model-configs/conversationalResponse", {"modelName": "google-ai-studio/gemini-2.5-flash", "maxTokens": 20}
@@ -289,5 +312,6 @@ def test_key_store_down_is_a_failed_test_not_an_error(api, aws, provider):
     with Stubber(aws_clients.secretsmanager()) as stub:
         stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
         result = run(api, {"agentActionName": "blueprint", "tempConfig": {"modelName": "openai/gpt-5"}})
-    assert result["success"] is False and "key store is unavailable" in result["error"]
+    assert result["success"] is False
+    assert result["error"] == "could not read your API key: the key store is unavailable, retry shortly"
     assert provider.seen == []

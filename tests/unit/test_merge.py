@@ -96,3 +96,34 @@ def test_every_stored_field_has_one_wire_name_and_every_wire_field_a_source():
     assert list(WIRE_NAMES) == list(Override._fields)
     assert set(WIRE_NAMES.values()) | {"isActive"} == set(ConfigRow.model_fields)
     assert {WIRE_NAMES[name] for name in CHOICES} == set(UpdateBody.model_fields) - {"agentActionName"}
+
+
+def test_a_null_max_tokens_comes_from_the_default():
+    assert merge(BLUEPRINT, row(temperature=0.2)).max_tokens == 64000
+
+
+def test_merge_applies_the_access_rule_to_model_and_fallback():
+    from modelconfig.access import Grants
+
+    only_google = Grants((), platform=lambda: {"google-ai-studio"})
+    lost_primary = merge(BLUEPRINT, row(modelName="anthropic/claude-opus-4-5"), only_google)
+    assert (lost_primary.name, lost_primary.isUserOverride) == (BLUEPRINT.default.name, False)
+    lost_fallback = merge(
+        BLUEPRINT, row(modelName="google-ai-studio/gemini-2.5-flash", fallbackModel="grok/grok-4-fast"), only_google
+    )
+    assert (lost_fallback.name, lost_fallback.fallbackModel) == (
+        "google-ai-studio/gemini-2.5-flash",
+        BLUEPRINT.default.fallbackModel,
+    )
+    with_grok = Grants({"grok"}, platform=lambda: {"google-ai-studio"})
+    kept = merge(
+        BLUEPRINT, row(modelName="google-ai-studio/gemini-2.5-flash", fallbackModel="grok/grok-4-fast"), with_grok
+    )
+    assert kept.fallbackModel == "grok/grok-4-fast"
+
+
+def test_overlay_lays_max_tokens_and_fallback_over():
+    tested = overlay(
+        merge(BLUEPRINT, None), TempConfig(maxTokens=77, fallbackModel="google-ai-studio/gemini-2.5-flash")
+    )
+    assert (tested.max_tokens, tested.fallbackModel) == (77, "google-ai-studio/gemini-2.5-flash")
