@@ -464,7 +464,7 @@ def load_local_api(seconds: float, clients: int) -> dict[str, float]:
 # ---- 5. the sweep -----------------------------------------------------------------------------------------
 
 
-def sweep_bench(overrides: int) -> dict[str, float]:
+def sweep_bench(count: int) -> dict[str, float]:
     from modelconfig import sweep
     from modelconfig.storage import overrides
     from tests.factories import config_row
@@ -480,7 +480,7 @@ def sweep_bench(overrides: int) -> dict[str, float]:
         models = [PRO, "openai/gpt-4-retired", OPUS, PRO, "google-ai-studio/gemini-2.5-flash"]
         rows = [
             config_row(f"user-{i // len(actions):06d}", actions[i % len(actions)], models[i % len(models)], id=f"c{i}")
-            for i in range(overrides)
+            for i in range(count)
         ]
         seeded = time.perf_counter()
         overrides.put_many(rows)
@@ -491,7 +491,7 @@ def sweep_bench(overrides: int) -> dict[str, float]:
         elapsed = time.perf_counter() - started
         total_calls = sum(calls.values())
         return {
-            "overrides": overrides,
+            "overrides": count,
             "reset": result["reset"],
             "seconds": elapsed,
             "items_per_s": result["scanned"] / elapsed,
