@@ -98,7 +98,7 @@ mutate: venv
 	rm -rf .mutate && mkdir -p .mutate/src .mutate/shared
 	cp -r functions infra tests benchmarks docs template.yaml pyproject.toml Makefile README.md .mutate/
 	cp -r shared/modelconfig .mutate/src/ && cp shared/requirements.txt .mutate/shared/
-	cd .mutate && ../$(VENV)/bin/mutmut run --max-children 2; ../$(VENV)/bin/mutmut results --all true | ../$(PY) ../tests/mutation_score.py
+	cd .mutate && ../$(VENV)/bin/mutmut run --max-children 2; ../$(VENV)/bin/mutmut results --all true | ../$(PY) ../tests/mutation_score.py --write ../docs/benchmarks.md
 
 bench: venv
 	$(PY) -m benchmarks.run

@@ -103,7 +103,7 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                 ),
                 ("GET /api/byok-keys", lambda: api.get("/api/byok-keys"), None),
                 (
-                    "PUT /api/byok-keys/{provider} (first key: creates the secret)",
+                    "PUT /api/byok-keys/{provider} (first key again after the last was deleted: restores the secret)",
                     lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
                     lambda: api.delete("/api/byok-keys/anthropic"),
                 ),
@@ -624,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
     text = report(results)
     print(text)
     if not args.no_write and wanted == everything:
-        DOCS.write_text(text + "\n")
+        old = DOCS.read_text() if DOCS.exists() else ""
+        mutation = old[old.find("## Mutation testing") :] if "## Mutation testing" in old else ""  # make mutate's
+        DOCS.write_text(text + "\n" + (f"\n{mutation}" if mutation else ""))
     return 0
 
 

@@ -3,12 +3,17 @@
 Prints killed and survived per module and every survivor by name (`mutmut show NAME` in .mutate/ shows its
 diff), and exits 1 when fewer than 90% of the mutants were killed. A timeout counts as killed: the tests
 noticed that the mutant hangs. "no tests" counts as survived: no test reaches that code.
+
+With `--write FILE`, the table also replaces the "## Mutation testing" section of FILE (docs/benchmarks.md),
+which `make bench` carries over when it rewrites the rest.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 TARGET = 0.90
 KILLED = {"killed", "timeout"}
@@ -33,17 +38,42 @@ def main() -> int:
     if not by_module:
         print("no mutants found: run `make mutate`", file=sys.stderr)
         return 1
-    print(f"{'module':32} {'killed':>7} {'survived':>9} {'score':>7}")
+    rows = ["| module | killed | survived | score |", "|---|---|---|---|"]
     total: Counter[str] = Counter()
     for module, counts in sorted(by_module.items()):
         total.update(counts)
-        print(f"{module:32} {counts['killed']:7} {counts['survived']:9} {_score(counts):7.1%}")
-    print(f"{'all':32} {total['killed']:7} {total['survived']:9} {_score(total):7.1%}")
+        rows.append(f"| {module} | {counts['killed']} | {counts['survived']} | {_score(counts):.1%} |")
+    rows.append(f"| **all** | {total['killed']} | {total['survived']} | **{_score(total):.1%}** |")
+    print("\n".join(rows))
     if total["not run"]:
         print(f"{total['not run']} mutants were not run (interrupted?)")
     for survivor in survivors:
         print("survived:", survivor)
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        _write(Path(sys.argv[2]), rows, survivors)
     return 0 if _score(total) >= TARGET and not total["not run"] else 1
+
+
+SECTION = "## Mutation testing"
+
+
+def _write(doc: Path, rows: list[str], survivors: list[str]) -> None:
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    before, _, rest = text.partition(SECTION)
+    after = rest[rest.find("\n## ") :] if "\n## " in rest else ""
+    section = [
+        SECTION,
+        "",
+        f"`make mutate` on {time.strftime('%Y-%m-%d')}: mutmut on the domain modules, each mutant against the unit "
+        "and integration tests that reach it (not the cold-start probes or the twenty-process race). A timeout "
+        "counts as killed. Survivors are listed by name: `mutmut show NAME` in `.mutate/` shows each diff.",
+        "",
+        *rows,
+        "",
+        *(f"- `{s}`" for s in survivors),
+        "",
+    ]
+    doc.write_text(before.rstrip("\n") + "\n\n" + "\n".join(section) + after, encoding="utf-8")
 
 
 def _score(counts: Counter[str]) -> float:
