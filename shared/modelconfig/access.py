@@ -106,7 +106,7 @@ def require(action: AgentAction, models: tuple[str, str | None], grants: Grants)
             raise forbidden(found.provider)
 
 
-def key_source(provider: str, grants: Grants, *, use_user_keys: bool = True) -> KeySource | None:
+def key_source(provider: str, grants: Grants, *, use_user_keys: bool) -> KeySource | None:
     """Whose key a call to `provider` uses: a live key of the user's when allowed, else the platform's when
     the provider is platform-enabled, else none."""
     if use_user_keys and provider in grants.user:

@@ -55,7 +55,7 @@ def merge(action: AgentAction, row: Override | None, grants: Grants | None = Non
         max_tokens=row.max_tokens if row.max_tokens is not None else default.max_tokens,
         temperature=row.temperature if row.temperature is not None else default.temperature,
         fallbackModel=row.fallback
-        if row.fallback is not None and access.denial(action, row.fallback, grants, "fallback") is None
+        if row.fallback is not None and access.denial(action, row.fallback, grants) is None
         else default.fallbackModel,
         isUserOverride=True,
         userConfigId=row.id,

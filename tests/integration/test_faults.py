@@ -154,6 +154,14 @@ def test_a_slip_in_the_platform_secret_is_held_then_applied_by_force(platform_fr
     assert overrides_left(aws) == 0
 
 
+def test_a_forced_run_goes_past_the_breaker(platform_from_secret):
+    aws = platform_from_secret
+    aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": ""}))
+    forced = invoke_sweep({"id": "confirmed", "detail-type": "Scheduled Event", "detail": {"force": True}})
+    assert (forced["reset"], forced["held"]) == (55, 0)  # an operator confirmed the change: nothing held
+    assert overrides_left(aws) == 0
+
+
 def test_an_unreadable_platform_secret_resets_nothing_for_access(platform_from_secret, log_lines):
     aws = platform_from_secret
     Api("user-x").put("/api/model-configs/screenshotAnalysis", {"modelName": "disabled"})

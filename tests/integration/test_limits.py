@@ -148,6 +148,21 @@ def test_a_slow_provider_under_a_short_lambda_deadline_answers_before_it(aws, pr
     assert body["data"]["testResult"]["error"] == "timed out after 1.5s"  # remaining time less 1 s
 
 
+@pytest.mark.parametrize(("seconds_left", "called"), [(1.0, False), (1.8, True)])
+def test_a_test_is_made_only_with_time_left_after_the_lambdas_last_second(aws, provider, seconds_left, called):
+    fn = runtime.function("TestConfigFunction")
+    event = runtime.http_event(
+        fn.routes[0], claims={"sub": "user-a"}, body=json.dumps({"agentActionName": "blueprint"})
+    )
+    raw = runtime.handler(fn)(event, runtime.Context(fn, timeout_seconds=seconds_left))
+    result = runtime.parse_response(raw)[1]["data"]["testResult"]
+    assert len(provider.seen) == int(called)
+    if called:  # 0.8 s is enough for the loopback provider
+        assert result["success"] is True
+    else:
+        assert result == result | {"success": False, "error": "no time left for the call; retry"}
+
+
 def test_a_long_retry_after_is_not_waited_for(api, provider, waits):
     provider.behave(mode="status", status=429, headers={"retry-after": "15"})
     result = model_test(api).data["testResult"]
