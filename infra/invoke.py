@@ -1,7 +1,10 @@
 """`make invoke FN=<LogicalId> EVENT=<file>`: what `sam local invoke -e` does, in-process and without Docker.
 
 Uses the AWS that the environment points at (AWS_ENDPOINT_URL, or real credentials); with neither, it starts
-the same embedded moto server as `make run`, with the template's table and the platform keys secret.
+the same embedded moto server as `make run`, with the template's table and the platform keys secret. Pointed
+at a loopback endpoint (a running `make run`'s moto), it supplies the dummy credentials moto accepts.
+
+The function's answer is the only thing on stdout (so `| jq` works); its log lines go to stderr.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from infra import runtime
+from infra.local_api import is_loopback
 from infra.local_aws import LocalAws
 
 
@@ -21,12 +26,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("function", help="logical id in template.yaml, e.g. GetDefaultsFunction")
     parser.add_argument("event", nargs="?", help="event file (default: infra/events/<LogicalId>.json)")
     args = parser.parse_args(argv)
+    names = [fn.logical_id for fn in runtime.functions()]
+    if args.function not in names:
+        parser.error(f"no function {args.function!r} in template.yaml; one of: {', '.join(names)}")
     event_path = Path(args.event or runtime.ROOT / "infra" / "events" / f"{args.function}.json")
-    event = json.loads(event_path.read_text(encoding="utf-8"))
-    with LocalAws.start(embedded=not os.environ.get("AWS_ENDPOINT_URL")) as aws:
+    try:
+        event = json.loads(event_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read the event {event_path}: {exc}")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and is_loopback(urlsplit(endpoint).hostname or ""):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(name, "local")  # moto accepts any; a missing one would be a NoCredentialsError
+    with LocalAws.start(embedded=not endpoint) as aws:
         fn = runtime.function(args.function, aws.refs)
         aws.apply_environment(fn)
-        result = runtime.handler(fn)(event, runtime.Context(fn))
+        handler = runtime.handler(fn)
+        from modelconfig.observability import logger  # loaded by the handler's module
+
+        logger.registered_handler.stream = sys.stderr  # type: ignore[attr-defined]
+        result = handler(event, runtime.Context(fn))
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 

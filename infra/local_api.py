@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -353,8 +354,16 @@ def main(argv: list[str] | None = None) -> int:
     embedded = not args.real_aws and not os.environ.get("AWS_ENDPOINT_URL")
     if args.real_aws and not os.environ.get("TABLE_NAME"):
         parser.error("--real-aws needs TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, embedded=embedded)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(args.host, args.port, embedded=embedded)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"port {args.port} is in use: stop what serves it, or run on another (make run PORT=3001)", file=sys.stderr
+        )
+        return 1
     return 0
 
 

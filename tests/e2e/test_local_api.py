@@ -2,7 +2,11 @@
 
 import base64
 import json
+import socket
+import subprocess
+import sys
 
+from infra import runtime
 from infra.local_api import sample_token
 
 PRO = "google-ai-studio/gemini-2.5-pro"
@@ -131,3 +135,21 @@ def test_real_aws_refuses_a_non_loopback_bind():
     )
     assert done.returncode == 2
     assert "--real-aws serves real users' data: it binds to loopback only" in done.stderr
+
+
+def test_a_busy_port_is_one_line_not_a_traceback():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "infra.local_api", "--port", str(port)],
+            cwd=runtime.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"port {port} is in use: stop what serves it, or run on another (make run PORT=3001)"
+    ]

@@ -40,20 +40,35 @@ def test_every_sample_succeeds_in_process(aws, sample):
         assert result["complete"] is True
 
 
-def test_make_invoke_runs_a_function_without_docker():
+def invoke(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.invoke", "PutConfigFunction", "infra/events/PutConfigFunction.json"],
+    env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+    return subprocess.run(
+        [sys.executable, "-m", "infra.invoke", *args],
         cwd=runtime.ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
     )
-    result = json.loads(out.stdout[out.stdout.index("{\n") :])
+
+
+def test_make_invoke_runs_a_function_without_docker():
+    out = invoke("PutConfigFunction", "infra/events/PutConfigFunction.json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)  # the answer alone on stdout: `make invoke ... | jq` works
     assert result["statusCode"] == 200
     assert json.loads(result["body"])["data"]["config"]["modelName"] == "disabled"
+    assert '"message":"request"' in out.stderr  # the function's log lines go to stderr
+
+
+def test_make_invoke_says_which_functions_exist():
+    out = invoke("PutConfig")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "no function 'PutConfig' in template.yaml; one of: ListConfigsFunction," in out.stderr
+    assert "Traceback" not in out.stderr
+    missing = invoke("PutConfigFunction", "infra/events/nope.json")
+    assert missing.returncode == 2 and "cannot read the event infra/events/nope.json" in missing.stderr
 
 
 def test_committed_openapi_document_is_in_sync():
