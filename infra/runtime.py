@@ -170,8 +170,24 @@ def load_module(fn: Function) -> ModuleType:
     return _modules[fn.source]
 
 
+_served: set[str] = set()  # functions that have answered once in this process
+
+
 def handler(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
-    return getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
+    """The function's handler. Its first call is that function's cold start: on Lambda each function has
+    its own process, here they share one, so Powertools' process-wide cold-start flag is set again for it."""
+    serve = getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
+    if fn.logical_id in _served:
+        return serve
+
+    def first_call(event: dict[str, Any], context: Any) -> Any:
+        from aws_lambda_powertools.logging import logger as powertools_logger
+
+        _served.add(fn.logical_id)
+        powertools_logger.is_cold_start = True
+        return serve(event, context)
+
+    return first_call
 
 
 class Context:

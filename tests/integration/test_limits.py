@@ -197,3 +197,17 @@ def test_every_log_line_of_a_request_carries_its_request_id_and_user(aws, provid
         assert line["userId"] == "trace-me"
     (model_test,) = [line for line in lines if line["message"] == "model test"]
     assert model_test["keySource"] == "platform"
+
+
+def test_each_functions_first_request_logs_a_cold_start(aws, log_lines, monkeypatch):
+    monkeypatch.setattr(runtime, "_served", set())  # as if each function's sandbox were new
+    api = Api("user-a")
+    for path in ("/api/model-configs", "/api/byok-keys", "/api/model-configs", "/api/byok-keys"):
+        assert api.get(path).status == 200
+    cold = [(line["function_name"], line["cold_start"]) for line in log_lines() if line["message"] == "request"]
+    assert cold == [
+        ("ListConfigsFunction", True),
+        ("ListKeysFunction", True),
+        ("ListConfigsFunction", False),
+        ("ListKeysFunction", False),
+    ]
