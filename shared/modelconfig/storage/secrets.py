@@ -173,8 +173,8 @@ _platform: _Cached | None = None
 
 
 def platform_keys() -> dict[str, str]:
-    """The platform's own provider keys, cached across warm invocations for at most
-    PLATFORM_KEYS_MAX_AGE_SECONDS (5 minutes).
+    """The platform's own provider keys, cached across warm invocations for at most five minutes
+    (`platform_keys_max_age_seconds`), so a rotation reaches every warm function within that time.
 
     A small cache over the service's own botocore client: Powertools' SecretsProvider would import boto3 and
     its resource layer on every cold start that reads this one secret (about 30 ms, measured)."""
