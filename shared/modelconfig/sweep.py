@@ -69,17 +69,20 @@ class _Sweeper:
     checkpoint: Checkpoint
     platform: frozenset[str] | None  # None: the platform keys secret could not be read
     force: bool = False
+    resumed: bool = False  # carrying on from a checkpoint, whose cursor may fall inside a partition
     user: str | None = None
     user_keys: set[str] = field(default_factory=set)
     user_keys_known: bool = False
     pending: list[tuple[Override, str]] = field(default_factory=list)
 
-    def visit(self, user_id: str, value: Override | KeyRecord, *, resumed_mid_partition: bool) -> None:
+    def visit(self, user_id: str, value: Override | KeyRecord) -> None:
         if user_id != self.user:
-            self.user, self.user_keys = user_id, set()
             # A user's BYOK# items sort before their CONFIG# items, so from the start of a partition the key
-            # status is complete by the first config. Only a partition cut by a resume needs a read.
-            self.user_keys_known = not resumed_mid_partition
+            # status is complete by the first config. Only the first partition of a resumed run may be cut by
+            # the checkpoint's cursor and needs a read.
+            cut = self.resumed and self.user is None
+            self.user, self.user_keys = user_id, set()
+            self.user_keys_known = not cut
         if isinstance(value, KeyRecord):
             self.user_keys.add(value.provider)
             return
@@ -146,8 +149,7 @@ def sweep(
         return summary(checkpoint, complete=True, duplicate=True)
     resumed = checkpoint is not None
     checkpoint = checkpoint or Checkpoint(run_id=request.run_id)
-    sweeper = _Sweeper(checkpoint, _platform_or_none(), force=request.force)
-    first_partition: str | None = None
+    sweeper = _Sweeper(checkpoint, _platform_or_none(), force=request.force, resumed=resumed)
     while True:
         if time_left_ms() < reserve_ms:
             sweeps.save_checkpoint(checkpoint)
@@ -156,10 +158,7 @@ def sweep(
             return summary(checkpoint, complete=False)
         page = sweeps.scan_page(checkpoint.cursor, limit=page_size)
         for key, value in page.items:
-            if resumed and first_partition is None:
-                first_partition = key.user_id
-            cut = resumed and key.user_id == first_partition
-            sweeper.visit(key.user_id, value, resumed_mid_partition=cut)
+            sweeper.visit(key.user_id, value)
         sweeper.flush()
         checkpoint.cursor = page.cursor
         if page.cursor is None:
