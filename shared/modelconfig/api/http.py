@@ -11,7 +11,6 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -26,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from modelconfig.api import errors
 from modelconfig.api.coldstart import entry_point
 from modelconfig.api.errors import JSON, Rendered
-from modelconfig.errors import DomainError, InvalidInput, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from modelconfig.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthenticated
 from modelconfig.observability import logger
 from modelconfig.schemas import ErrorEnvelope
 
@@ -136,7 +135,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return _response(errors.render(HTTPStatus.BAD_REQUEST, "ValidationError", _describe(list(exc.errors()))))
+        return _response(errors.from_domain(InvalidInput(_describe(list(exc.errors()))), rid()))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response:
@@ -165,7 +164,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response:
-        return _response(errors.render(HTTPStatus.NOT_FOUND, "NotFound", "no such route"))
+        return _response(errors.from_domain(NotFound("no such route"), rid()))
 
     return app
 
