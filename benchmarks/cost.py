@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from infra import runtime
+
 PRICES_AS_OF = "2026-11-30"
 PRICES = {  # us-east-1 list prices
     "api_per_million": 1.00,  # API Gateway HTTP API, first 300M requests a month
@@ -31,7 +33,7 @@ PRICES = {  # us-east-1 list prices
     "secret_month": 0.40,
     "logs_per_gb": 0.50,  # CloudWatch Logs ingestion
 }
-MEMORY_MB = 512  # template.yaml Globals
+MEMORY_MB = int(runtime.template()["Globals"]["Function"]["MemorySize"])  # what the functions are billed at
 LOG_BYTES_PER_REQUEST = 900  # the function's request line (about 600 bytes) and the stage's access line
 PROVIDER_SECONDS = 2.0  # a model test waits this long for the provider's answer (the loopback one answers at once)
 
@@ -222,16 +224,19 @@ def month(priced: dict[str, Priced], users: int) -> dict[str, float]:
 
 
 def report(priced: list[Priced]) -> list[str]:
+    P = PRICES  # the prose quotes the very prices the figures used
     by_route = {p.label.split(" (")[0]: p for p in priced}
     lines = [
         f"## The bill (us-east-1 list prices as of {PRICES_AS_OF})",
         "",
         "Per 1M requests of each route, from this run: the median warm duration billed by the ms at "
         f"{MEMORY_MB} MB on arm64, DynamoDB request units from the calls made and the sizes of the items they "
-        "touched, Secrets Manager calls. Prices: API Gateway HTTP API $1.00 per million; Lambda $0.20 per "
-        "million and $0.0000133334 per GB-second (arm64); DynamoDB on-demand $0.625 per million write and "
-        "$0.125 per million read request units; Secrets Manager $0.05 per 10,000 calls and $0.40 per secret "
-        "a month; CloudWatch Logs $0.50 per GB ingested.",
+        f"touched, Secrets Manager calls. Prices: API Gateway HTTP API ${P['api_per_million']:.2f} per million; "
+        f"Lambda ${P['lambda_per_million']:.2f} per million and ${P['lambda_gb_second_arm64']:.10f} per GB-second "
+        f"(arm64); DynamoDB on-demand ${P['ddb_wru_per_million']} per million write and "
+        f"${P['ddb_rru_per_million']} per million read request units; Secrets Manager "
+        f"${P['secrets_per_10k_calls']:.2f} per 10,000 calls and ${P['secret_month']:.2f} per secret a month; "
+        f"CloudWatch Logs ${P['logs_per_gb']:.2f} per GB ingested.",
         "",
         "| route | ms | RRU | WRU | SM calls | API | Lambda | DynamoDB | Secrets | total per 1M |",
         "|---|---|---|---|---|---|---|---|---|---|",
