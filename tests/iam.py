@@ -130,8 +130,7 @@ def _statements(function: str, env: Mapping[str, str] | None) -> Iterator[Grant]
                 for taken in _branches(statement, env):
                     actions = taken["Action"] if isinstance(taken["Action"], list) else [taken["Action"]]
                     raw = taken["Resource"] if isinstance(taken["Resource"], list) else [taken["Resource"]]
-                    for resources in _resolved_resources(raw, env):
-                        yield Grant(frozenset(actions), resources)
+                    yield Grant(frozenset(actions), _resolved_resources(raw, env))
 
 
 def _branches(value: Any, env: Mapping[str, str] | None) -> list[Any]:
@@ -145,11 +144,10 @@ def _branches(value: Any, env: Mapping[str, str] | None) -> list[Any]:
     return [value]
 
 
-def _resolved_resources(raw: list[Any], env: Mapping[str, str] | None) -> Iterator[tuple[str, ...]]:
+def _resolved_resources(raw: list[Any], env: Mapping[str, str] | None) -> tuple[str, ...]:
     if env is None:
-        yield ("*",)  # only the actions matter when no environment is given
-        return
-    yield tuple(_resolve(branch, env) for r in raw for branch in _branches(r, env))
+        return ("*",)  # only the actions matter when no environment is given
+    return tuple(_resolve(branch, env) for r in raw for branch in _branches(r, env))
 
 
 def _parameter(name: str, env: Mapping[str, str]) -> str:
