@@ -133,6 +133,7 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
         try:
             yield counted
         finally:
+            aws_clients.session().unregister("before-call", record)  # else every later call counts here too
             reset_caches()
 
 
