@@ -54,8 +54,10 @@ class ProviderServer(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.seen: list[Seen] = []
+        self.seen: list[Seen] = []  # model calls
+        self.checks: list[Seen] = []  # key checks
         self.behaviour = Behaviour()
+        self.check_behaviour = Behaviour()  # of the key checks (GET), apart from the model calls'
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
@@ -75,9 +77,14 @@ class ProviderServer(ThreadingHTTPServer):
     def behave(self, **kw: Any) -> None:
         self.behaviour = Behaviour(**kw)
 
+    def behave_on_check(self, **kw: Any) -> None:
+        self.check_behaviour = Behaviour(**kw)
+
     def reset(self) -> None:
         self.seen.clear()
+        self.checks.clear()
         self.behaviour = Behaviour()
+        self.check_behaviour = Behaviour()
 
     def take(self) -> Behaviour:
         with self._lock:
@@ -101,8 +108,39 @@ class ProviderServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def _models_body(path: str) -> dict[str, Any]:
+    if path.startswith("/google"):
+        return {"models": [{"name": "models/gemini-2.5-flash"}]}
+    return {"object": "list", "data": [{"id": "some-model", "object": "model"}]}
+
+
+def _rejects(headers: dict[str, str]) -> bool:
+    """A key containing 'invalid' is one the provider does not accept."""
+    return any("invalid" in headers.get(h, "") for h in ("authorization", "x-api-key", "x-goog-api-key"))
+
+
 class _Handler(KeepAliveHandler):
     server: ProviderServer
+
+    def do_GET(self) -> None:
+        """The key checks: each provider's model list."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.checks.append(Seen("GET", self.path, headers, None))
+        b = self.server.check_behaviour
+        if b.delay:
+            time.sleep(b.delay)
+        if b.mode == "ok" and _rejects(headers):
+            if self.path.startswith("/google"):
+                details = [{"reason": "API_KEY_INVALID"}]
+                reason = {"error": {"code": 400, "status": "INVALID_ARGUMENT", "details": details}}
+                self._send(400, json.dumps(reason).encode(), {})
+            else:
+                self._send(401, b'{"error": {"message": "Incorrect API key provided"}}', {})
+            return
+        if b.mode == "ok" or not self.path.endswith("/models"):
+            self._send(200, json.dumps(_models_body(self.path)).encode(), b.headers)
+            return
+        self._misbehave(b)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length", "0"))
@@ -115,6 +153,12 @@ class _Handler(KeepAliveHandler):
         b = self.server.take()
         if b.delay:
             time.sleep(b.delay)
+        if b.mode == "ok":
+            self._send(200, json.dumps(_ok_body(self.path, b.text)).encode(), b.headers)
+            return
+        self._misbehave(b)
+
+    def _misbehave(self, b: Behaviour) -> None:
         if b.mode == "close":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

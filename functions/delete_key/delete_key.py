@@ -5,13 +5,13 @@ from typing import Annotated
 from modelconfig import keys
 from modelconfig.api.http import Path, create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
-from modelconfig.schemas import MessageData, Ok
+from modelconfig.schemas import KeyDeletedData, Ok
 
 app = create_app()
 
 
 @app.delete("/api/byok-keys/<provider>", responses=route_responses(429, 404), summary="Delete a provider key")
-def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[MessageData]:
+def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[KeyDeletedData]:
     return Ok(data=keys.delete_key(user_id(app), provider))
 
 

@@ -7,14 +7,17 @@ and its errors), `byok-providers`, the merged views (an override reads as inacti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
 from typing import Literal, NamedTuple
 
+from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentAction
-from modelconfig.errors import AccessDenied
+from modelconfig.errors import AccessDenied, ServiceUnavailable
+from modelconfig.observability import logger
 from modelconfig.settings import settings
 from modelconfig.storage import secrets
+from modelconfig.storage.keystatus import KeyRecord
 
 Role = Literal["model", "fallback"]
 KeySource = Literal["user", "platform"]
@@ -28,6 +31,23 @@ def platform_providers() -> frozenset[str]:
     return frozenset(p for p in secrets.platform_keys() if p in CATALOG.providers)
 
 
+def platform_providers_or_all() -> frozenset[str]:
+    """The platform-enabled providers for a view: when the platform secret cannot be read, every provider, so a
+    fault never shows a user's override as inactive (the calls themselves still need the real answer)."""
+    try:
+        return platform_providers()
+    except ServiceUnavailable:
+        logger.warning("platform keys secret unreadable: no override is shown inactive for lack of a key")
+        return frozenset(CATALOG.providers)
+
+
+def live_providers(records: Mapping[str, KeyRecord], now_iso: str | None = None) -> frozenset[str]:
+    """The providers of the user's live keys: stored and not expired. An expired key counts as absent for
+    every rule, from its `expiresAt` on, whether or not the sweep has deleted it yet."""
+    now = now_iso or clock.now_iso()
+    return frozenset(p for p, r in records.items() if r.live(now))
+
+
 class Grants:
     """What one user may call: the platform-enabled providers, and the providers covered by a live key of
     the user. Each side is read on first use only, so a rule that never needs the user's keys reads none."""
@@ -39,6 +59,18 @@ class Grants:
     ) -> None:
         self._user_keys = user_keys
         self._platform = platform
+
+    @classmethod
+    def of(
+        cls,
+        records: Callable[[], Mapping[str, KeyRecord]] | Mapping[str, KeyRecord],
+        platform: Callable[[], Collection[str]] = platform_providers,
+    ) -> Grants:
+        """The grants of a user whose key status is `records` (or is read by calling it): live keys only."""
+        if callable(records):
+            read = records
+            return cls(lambda: live_providers(read()), platform)
+        return cls(lambda: live_providers(records), platform)
 
     @cached_property
     def platform(self) -> frozenset[str]:

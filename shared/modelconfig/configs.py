@@ -27,7 +27,7 @@ from modelconfig.schemas import (
     TempConfig,
     UpdateBody,
 )
-from modelconfig.storage import keystatus, overrides
+from modelconfig.storage import keystatus, overrides, partitions
 from modelconfig.storage.overrides import Override
 
 
@@ -45,10 +45,14 @@ def default_config(action: AgentAction) -> ModelConfig:
 
 def merge(action: AgentAction, row: Override | None, grants: Grants | None = None) -> MergedConfig:
     """The override with each null field taken from the default. A primary model the access rule refuses
-    falls back to the whole default; a refused fallback falls back to the default fallback."""
+    falls back to the whole default, with the refusal as `inactiveReason` (the override stays stored, and is
+    active again once the rule allows it); a refused fallback falls back to the default fallback."""
     default = action.default
-    if row is None or access.denial(action, row.model, grants) is not None:
+    if row is None:
         return MergedConfig(**default_config(action).model_dump(), isUserOverride=False)
+    refused = access.denial(action, row.model, grants)
+    if refused is not None:
+        return MergedConfig(**default_config(action).model_dump(), isUserOverride=False, inactiveReason=refused.message)
     return MergedConfig(
         name=row.model,
         reasoning_effort=row.reasoning_effort or default.reasoning_effort,
@@ -60,6 +64,23 @@ def merge(action: AgentAction, row: Override | None, grants: Grants | None = Non
         isUserOverride=True,
         userConfigId=row.id,
     )
+
+
+def merged_views(stored: partitions.UserItems, grants: Grants) -> dict[str, MergedConfig]:
+    """Every action's merged config for a user whose partition is `stored`."""
+    return {key: merge(action, stored.overrides.get(key), grants) for key, action in CATALOG.actions.items()}
+
+
+def affected_actions(stored: partitions.UserItems, provider: str) -> list[str]:
+    """The actions whose merged config changes when the user's `provider` key goes: an override read as
+    inactive, or a fallback read as the default fallback."""
+    before = Grants.of(stored.keys, access.platform_providers_or_all)
+    after = Grants.of({p: r for p, r in stored.keys.items() if p != provider}, access.platform_providers_or_all)
+    return [
+        key
+        for key, row in stored.overrides.items()
+        if (action := CATALOG.actions.get(key)) is not None and merge(action, row, before) != merge(action, row, after)
+    ]
 
 
 def overlay(config: MergedConfig, temp: TempConfig | None) -> MergedConfig:
@@ -144,10 +165,14 @@ def defaults_view() -> DefaultsData:
     )
 
 
+def _view_grants(stored: partitions.UserItems) -> Grants:
+    return Grants.of(stored.keys, access.platform_providers_or_all)
+
+
 def list_configs(user_id: str) -> ConfigsData:
-    rows = overrides.query(user_id)
+    stored = partitions.query(user_id)  # configs and key status in one Query
     return ConfigsData(
-        configs={key: merge(action, rows.get(key)) for key, action in CATALOG.actions.items()},
+        configs=merged_views(stored, _view_grants(stored)),
         defaults=all_defaults(),
         message="Model configurations retrieved successfully",
     )
@@ -155,8 +180,9 @@ def list_configs(user_id: str) -> ConfigsData:
 
 def get_config(user_id: str, action_name: str) -> ConfigData:
     action = action_of(action_name)
+    stored = partitions.query(user_id)  # the override and the key status it depends on, in one Query
     return ConfigData(
-        config=merge(action, overrides.get(user_id, action.key)),
+        config=merge(action, stored.overrides.get(action.key), _view_grants(stored)),
         defaultConfig=default_config(action),
         message="Model configuration retrieved successfully",
     )
@@ -165,7 +191,7 @@ def get_config(user_id: str, action_name: str) -> ConfigData:
 def update_config(user_id: str, action_name: str, body: UpdateBody) -> SavedConfigData:
     action = action_of(action_name)
     require_allowed(action, body.modelName, body.fallbackModel)
-    access.require(action, (body.modelName, body.fallbackModel), access.Grants(lambda: keystatus.query(user_id)))
+    access.require(action, (body.modelName, body.fallbackModel), Grants.of(lambda: keystatus.query(user_id)))
     now = clock.now_iso()
     chosen = {name: getattr(body, WIRE_NAMES[name]) for name in CHOICES}
     row = overrides.save(
@@ -188,7 +214,9 @@ def reset_all(user_id: str) -> ResetData:
 
 def byok_providers(user_id: str, action_name: str | None) -> ByokProvidersData:
     action = action_of(action_name) if action_name is not None else None
-    stored = keystatus.query(user_id)
+    records = keystatus.query(user_id)
+    live = access.live_providers(records)
+    stored = {p: r for p, r in records.items() if p in live}
 
     def fits(model_id: str) -> bool:
         return action is None or action.allows(model_id)

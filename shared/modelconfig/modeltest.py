@@ -1,8 +1,9 @@
 """POST /api/model-configs/test: one bounded call to the provider of the user's merged config.
 
 AWS calls: one Query of the user's partition (overrides and key status together), one Secrets Manager read
-only when the user's own key is used (platform keys come from a cache kept for 5 minutes), and one counter
-write (SPEC section 10) only when a provider is about to be called. A failed test is a result
+only when the user's own key is used (platform keys come from a cache kept for 5 minutes), one counter
+write (SPEC section 10) only when a provider is about to be called, and one write of the key's `lastUsedAt`
+after a call that sent the user's key. A failed test is a result
 (success: false), never an HTTP error; a spent limit is a 429 before any call.
 """
 
@@ -12,7 +13,9 @@ import math
 import time
 from collections.abc import Callable
 
-from modelconfig import access, limits
+from botocore.exceptions import ClientError
+
+from modelconfig import access, clock, limits
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, Model
 from modelconfig.configs import merge, overlay, require_allowed
@@ -21,7 +24,8 @@ from modelconfig.observability import logger
 from modelconfig.providers import wire
 from modelconfig.schemas import MergedConfig, TestBody, TestData, TestResult
 from modelconfig.settings import settings
-from modelconfig.storage import partitions, secrets
+from modelconfig.storage import keystatus, partitions, secrets
+from modelconfig.storage.keystatus import KeyRecord
 
 DEFAULT_PROMPT = "Reply with the single word OK."
 PREVIEW_CHARS = 100
@@ -39,7 +43,7 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
     if temp is not None:
         require_allowed(action, temp.modelName, temp.fallbackModel)  # nobody tests what they could not save
     stored = partitions.query(user_id)
-    grants = Grants(stored.keys.keys())
+    grants = Grants.of(stored.keys)
     config = overlay(merge(action, stored.overrides.get(action.key), grants), temp)
     model = CATALOG.models[config.name]
     try:
@@ -52,12 +56,29 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
     else:
         limits.count_test(user_id, source)
         result = _call(model, config, key, source, body.testPrompt or DEFAULT_PROMPT, timeout)
+        if source == "user" and model.provider is not None:
+            mark_used(user_id, stored.keys[model.provider])
     logger.info(
         "model test",
-        extra={"model": model.id, "success": result.success, "keySource": result.keySource, "ms": result.latencyMs},
+        extra={
+            "model": model.id,
+            "success": result.success,
+            "error": result.error,  # normalised, never a key or an upstream body
+            "keySource": result.keySource,
+            "ms": result.latencyMs,
+        },
     )
     message = "Test succeeded" if result.success else f"Test failed: {result.error}"
     return TestData(testResult=result, message=message)
+
+
+def mark_used(user_id: str, record: KeyRecord) -> None:
+    """Record that the user's key was sent to its provider. Best effort: the call has happened either way, so
+    a fault here is logged, never the request's failure."""
+    try:
+        keystatus.mark_used(user_id, record, clock.now_iso())
+    except (ServiceUnavailable, ClientError) as exc:
+        logger.warning("could not record the key's lastUsedAt", extra={"cause": type(exc).__name__})
 
 
 def _choose_key(user_id: str, model: Model, use_user_keys: bool, grants: Grants) -> tuple[str, KeySource]:

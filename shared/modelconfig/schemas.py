@@ -4,6 +4,7 @@ web client, so some are camelCase and some snake_case by contract."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -49,6 +50,24 @@ MaxTokens = Annotated[int, Field(strict=True, ge=1, le=200_000)]
 Temperature = Annotated[float, Field(strict=True, ge=0, le=2, allow_inf_nan=False), AfterValidator(_round_temperature)]
 ReasoningEffort = Literal["low", "medium", "high"]
 ProviderOverride = Literal["cloudflare", "direct"]
+
+
+def _utc_instant(value: str) -> str:
+    """An ISO-8601 date-time with a time zone, as the domain clock writes times (UTC, milliseconds, `Z`)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise PydanticCustomError(
+            "date_time", "must be an ISO-8601 date-time with a time zone, such as 2027-01-31T00:00:00Z"
+        )
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Instant = Annotated[
+    str, Field(strict=True, max_length=64, json_schema_extra={"format": "date-time"}), AfterValidator(_utc_instant)
+]
 
 
 class Schema(BaseModel):
@@ -124,6 +143,9 @@ class TestBody(Request):
 class KeyBody(Request):
     # SecretStr: any repr of the body (a debug log of route arguments, a traceback) shows '**********'.
     apiKey: Annotated[SecretStr, Field(min_length=1, max_length=512)]
+    expiresAt: Instant | None = Field(
+        default=None, description="When the key stops counting (at most 366 days ahead); absent or null: never"
+    )
 
 
 # ---- responses ------------------------------------------------------------------------------------------
@@ -140,6 +162,9 @@ class ModelConfig(Compact):
 class MergedConfig(ModelConfig):
     isUserOverride: bool
     userConfigId: str | None = None
+    inactiveReason: str | None = Field(
+        default=None, description="Why the stored override is not in effect (it stays stored); absent when it is"
+    )
 
 
 class ConfigRow(Schema):
@@ -178,9 +203,18 @@ class ModelInfo(Schema):
 
 class KeyStatus(Compact):
     provider: str
-    hasValidKey: bool
+    hasValidKey: bool = Field(description="A key is stored and has not expired")
     keyPreview: str | None = None
-    updatedAt: str | None = None
+    updatedAt: str | None = Field(default=None, description="When the key was stored")
+    verifiedAt: str | None = Field(default=None, description="When the provider accepted the key, at its save")
+    lastUsedAt: str | None = Field(default=None, description="When a model test or a resolve last used the key")
+    expiresAt: str | None = Field(default=None, description="When the key stops counting")
+
+
+class SavedKey(KeyStatus):
+    verifyError: str | None = Field(
+        default=None, description="Why the provider could not check the key (it was stored unverified)"
+    )
 
 
 class ProviderStatus(Compact):
@@ -246,11 +280,11 @@ class KeysData(Schema):
     providers: list[KeyStatus]
 
 
-class SavedKeyData(Schema):
-    provider: str
-    hasValidKey: Literal[True] = True
-    keyPreview: str
-    updatedAt: str
+class KeyDeletedData(Schema):
+    message: str
+    affectedActions: list[str] = Field(
+        description="The actions whose merged config changed: an override now inactive, or a fallback now the default"
+    )
 
 
 T = TypeVar("T")

@@ -16,6 +16,7 @@ class Settings(BaseModel):
     platform_keys_secret_id: str | None = None
     platform_model_providers: tuple[str, ...] | None = None
     model_test_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    key_verify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     platform_keys_max_age_seconds: int = Field(default=300, ge=0, le=300)
     test_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
     platform_test_limit_per_day: int = Field(default=100, ge=1, le=1_000_000)
@@ -46,6 +47,7 @@ def from_environment(env: dict[str, str] | os._Environ[str] = os.environ) -> Set
         platform_keys_secret_id=env.get("PLATFORM_KEYS_SECRET_ID") or None,
         platform_model_providers=_providers(env.get("PLATFORM_MODEL_PROVIDERS")),
         model_test_timeout_seconds=env.get("MODEL_TEST_TIMEOUT_SECONDS") or 20,
+        key_verify_timeout_seconds=env.get("KEY_VERIFY_TIMEOUT_SECONDS") or 5,
         test_limit_per_minute=env.get("TEST_LIMIT_PER_MINUTE") or 10,
         platform_test_limit_per_day=env.get("PLATFORM_TEST_LIMIT_PER_DAY") or 100,
         key_write_limit_per_minute=env.get("KEY_WRITE_LIMIT_PER_MINUTE") or 10,

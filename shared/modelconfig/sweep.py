@@ -6,6 +6,9 @@ nor covered by a key the user still has. A run pages through the whole table wit
 checkpoint after every page, and stops before its deadline with `complete: false`; the same run id carries
 on from the checkpoint. A run that already finished answers its stored summary again.
 
+Keys whose `expiresAt` has passed are deleted, secret and status (`keysPurged`); they counted as absent for
+every rule from their expiry on, so the overrides they covered are judged without them.
+
 Two guards keep a fault from wiping users' choices:
 - Each reset is a conditional delete on the `updatedAt` the scan read, so an override saved or changed after
   the scan survives (a DeleteItem costs the same write unit with or without its condition; a transaction
@@ -21,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from modelconfig import access
+from modelconfig import access, clock, keys
 from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, ServiceUnavailable
@@ -74,6 +77,8 @@ class _Sweeper:
     user_keys: set[str] = field(default_factory=set)
     user_keys_known: bool = False
     pending: list[tuple[Override, str]] = field(default_factory=list)
+    expired: dict[str, list[str]] = field(default_factory=dict)  # user -> providers of expired keys to purge
+    now: str = field(default_factory=clock.now_iso)
 
     def visit(self, user_id: str, value: Override | KeyRecord) -> None:
         if user_id != self.user:
@@ -84,10 +89,13 @@ class _Sweeper:
             self.user, self.user_keys = user_id, set()
             self.user_keys_known = not cut
         if isinstance(value, KeyRecord):
-            self.user_keys.add(value.provider)
+            if value.live(self.now):
+                self.user_keys.add(value.provider)
+            else:
+                self.expired.setdefault(user_id, []).append(value.provider)
             return
         if not self.user_keys_known:
-            self.user_keys = set(keystatus.query(user_id))
+            self.user_keys = set(access.live_providers(keystatus.query(user_id), self.now))
             self.user_keys_known = True
         self.checkpoint.scanned += 1
         grants = Grants(self.user_keys, platform=lambda: self.platform or frozenset())
@@ -110,6 +118,12 @@ class _Sweeper:
                 c.users_touched += 1
                 c.last_user_touched = row.user_id
         self.pending.clear()
+        for user_id, providers in self.expired.items():
+            try:
+                c.keys_purged += len(keys.purge_expired(user_id, providers))
+            except ServiceUnavailable as exc:  # the next run purges it: an expired key already counts as absent
+                logger.warning("could not purge an expired key", extra={"reason": exc.message})
+        self.expired.clear()
 
     def _hold_access_resets(self) -> bool:
         if self.platform is None:
@@ -127,6 +141,7 @@ def summary(c: Checkpoint, *, complete: bool, **extra: Any) -> dict[str, Any]:
         "usersTouched": c.users_touched,
         "held": c.held,
         "skipped": c.skipped,
+        "keysPurged": c.keys_purged,
         "complete": complete,
         **extra,
     }

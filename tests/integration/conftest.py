@@ -15,6 +15,15 @@ def server():
     s.stop()
 
 
+@pytest.fixture(autouse=True)
+def _providers_on_loopback(server, monkeypatch):
+    """Every integration test's provider calls and key checks go to the loopback server, never the network:
+    a key PUT without its own `provider` fixture is checked (and accepted) there too."""
+    server.reset()
+    for name, url in server.base_urls().items():
+        monkeypatch.setenv(name, url)
+
+
 @pytest.fixture
 def provider(server, aws, monkeypatch):
     server.reset()

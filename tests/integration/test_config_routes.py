@@ -72,7 +72,7 @@ def test_list_merges_overrides_in_one_query(api, aws):
 def test_get_one_config_in_one_read(api, aws):
     calls = aws.count_calls()
     data = api.get("/api/model-configs/deepDebugger").data
-    assert calls == {"dynamodb.GetItem": 1}
+    assert calls == {"dynamodb.Query": 1}  # the override and the key status it depends on
     assert data["config"]["isUserOverride"] is False
     assert data["defaultConfig"]["name"] == "google-ai-studio/gemini-3-flash-preview"
     assert data["config"] == data["defaultConfig"] | {"isUserOverride": False}

@@ -29,7 +29,7 @@ def lock_item(aws, user="user-a"):
     return [i for i in aws.items() if i["pk"]["S"] == f"USER#{user}" and i["sk"]["S"] == "BYOKLOCK"]
 
 
-def test_put_key_stores_secret_and_status_and_returns_only_a_preview(api, aws):
+def test_put_key_stores_secret_and_status_and_returns_only_a_preview(api, aws, server):
     calls = aws.count_calls()
     reply = api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
     data = reply.data
@@ -38,7 +38,10 @@ def test_put_key_stores_secret_and_status_and_returns_only_a_preview(api, aws):
         "hasValidKey": True,
         "keyPreview": "sk-a****ghij",
         "updatedAt": data["updatedAt"],
+        "verifiedAt": data["updatedAt"],  # the provider accepted it at its save
     }
+    (check,) = server.checks  # one free, read-only call, with the key in the provider's own header
+    assert (check.method, check.path, check.headers["x-api-key"]) == ("GET", "/anthropic/v1/models", ANTHROPIC_KEY)
     assert ANTHROPIC_KEY not in str(reply.raw)
     assert calls == {
         "dynamodb.UpdateItem": 1,  # the key-write limit's counter (SPEC section 10)

@@ -91,7 +91,8 @@ def test_platform_tests_per_day_leave_user_key_tests_alone(api, aws, provider, l
     calls = aws.count_calls()
     result = model_test(api, USER_OPUS).data["testResult"]
     assert result["success"] is True and result["keySource"] == "user"
-    assert calls["dynamodb.UpdateItem"] == 1  # a user-key test counts only against the per-minute limit
+    # One counter write (a user-key test counts only against the per-minute limit), and the key's lastUsedAt.
+    assert calls["dynamodb.UpdateItem"] == 2 and "dynamodb.TransactWriteItems" not in calls
     assert len(provider.seen) == 3
 
 

@@ -81,7 +81,8 @@ def test_user_key_anthropic_call(api, aws, provider):
     api.put("/api/model-configs/blueprint", {"modelName": "anthropic/claude-opus-4-5", "temperature": 1.7})
     calls = aws.count_calls()
     result = run(api, {"agentActionName": "blueprint"})
-    assert calls == {"dynamodb.Query": 1, "secretsmanager.GetSecretValue": 1, "dynamodb.UpdateItem": 1}
+    # The partition, the user's secret, then the test counter and the key's lastUsedAt.
+    assert calls == {"dynamodb.Query": 1, "secretsmanager.GetSecretValue": 1, "dynamodb.UpdateItem": 2}
     assert result["success"] is True and result["keySource"] == "user"
     (seen,) = provider.seen
     assert seen.path == "/anthropic/v1/messages"
@@ -291,16 +292,25 @@ def test_dripping_provider_is_held_to_one_overall_deadline(api, provider):
     assert result["error"] == "timed out after 2s"  # the overall deadline, not a per-read timeout
 
 
-def test_unreachable_provider(api, aws, monkeypatch):
-    with socket.socket() as s:  # a port nobody listens on
+@pytest.mark.parametrize(
+    "base_url, reason",
+    [
+        ("http://127.0.0.1:{closed}", "connection refused"),  # a port nobody listens on
+        ("http://no-such-host.invalid", "DNS lookup failed"),  # .invalid never resolves (RFC 6761)
+        ("https://127.0.0.1:{server}", "TLS handshake failed"),  # TLS to a server that speaks plain HTTP
+    ],
+)
+def test_unreachable_provider_says_why_in_the_answer_and_the_log(
+    api, aws, server, monkeypatch, log_lines, base_url, reason
+):
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv("GOOGLE_AI_STUDIO_BASE_URL", f"http://127.0.0.1:{port}")
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("GOOGLE_AI_STUDIO_BASE_URL", base_url.format(closed=closed, server=server.server_address[1]))
     reset_caches()
-    assert run(api, {"agentActionName": "blueprint"})["error"] == "could not reach provider"
-    monkeypatch.setenv("GOOGLE_AI_STUDIO_BASE_URL", "http://no-such-host.invalid")
-    reset_caches()
-    assert run(api, {"agentActionName": "blueprint"})["error"] == "could not reach provider"
+    assert run(api, {"agentActionName": "blueprint"})["error"] == f"could not reach provider ({reason})"
+    (line,) = [line for line in log_lines() if line.get("message") == "model test"]
+    assert line["error"] == f"could not reach provider ({reason})"
 
 
 def test_key_store_down_is_a_failed_test_not_an_error(api, aws, provider):

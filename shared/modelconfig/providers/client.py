@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import socket
+import ssl
 import threading
 import time
 from typing import Any, NamedTuple
@@ -54,9 +56,33 @@ def _runtime() -> tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]:
     return _local.loop, _local.client
 
 
+class KeyVerdict(NamedTuple):
+    accepted: bool | None  # True: the provider accepted the key; False: it rejected it; None: no answer
+    error: str | None  # why, when not accepted
+
+
 def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
     loop, client = _runtime()
     return loop.run_until_complete(_bounded(client, request, provider, timeout_seconds))
+
+
+def check_key(request: WireRequest, provider: str, timeout_seconds: float) -> KeyVerdict:
+    """Ask the provider once, with no retry and no redirect followed, whether the key of `request` works."""
+    loop, client = _runtime()
+    return loop.run_until_complete(_check(client, request, provider, timeout_seconds))
+
+
+async def _check(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> KeyVerdict:
+    try:
+        async with asyncio.timeout(timeout):
+            status, headers, body = await _send(client, request)
+    except (TimeoutError, httpx.TimeoutException):
+        return KeyVerdict(None, f"timed out after {_seconds(timeout)}")
+    except (httpx.HTTPError, _TooLarge) as exc:
+        return KeyVerdict(None, _transport_error(exc))
+    if 200 <= status < 300:
+        return KeyVerdict(True, None)
+    return KeyVerdict(False if _rejects_key(status, body) else None, describe_status(status, headers, body, provider))
 
 
 def _seconds(value: float) -> str:
@@ -79,14 +105,8 @@ async def _call_with_retry(
             status, headers, body = await _send(client, request)
         except httpx.TimeoutException:
             raise TimeoutError from None
-        except (httpx.ConnectError, httpx.UnsupportedProtocol):
-            return CallResult(None, "could not reach provider")
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-            return CallResult(None, "provider closed the connection")
-        except _TooLarge:
-            return CallResult(None, "unexpected response from provider (too large)")
-        except httpx.HTTPError:
-            return CallResult(None, "could not reach provider")
+        except (httpx.HTTPError, _TooLarge) as exc:
+            return CallResult(None, _transport_error(exc))
         if 200 <= status < 300:
             return _read(request, body)
         wait = _retry_delay(status, headers)
@@ -101,8 +121,42 @@ class _TooLarge(Exception):
     pass
 
 
+def _transport_error(exc: Exception) -> str:
+    """A short message for a request that got no HTTP answer, naming why when the network says."""
+    if isinstance(exc, _TooLarge):
+        return "unexpected response from provider (too large)"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return "provider closed the connection"
+    return f"could not reach provider ({_unreachable_reason(exc)})"
+
+
+def _unreachable_reason(exc: BaseException) -> str:
+    """DNS, refused, TLS or network: read from the OS error under httpx's and httpcore's wrappers."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is httpx -> httpcore -> OSError; a bound keeps a cycle harmless
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(seen, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        return "DNS lookup failed"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "TLS handshake failed"
+    if "refused" in text or "all connection attempts failed" in text:
+        return "connection refused"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "unsupported URL"
+    return "network error"
+
+
 async def _send(client: httpx.AsyncClient, request: WireRequest) -> tuple[int, httpx.Headers, bytes]:
-    async with client.stream("POST", request.url, headers=request.headers, json=request.body) as response:
+    async with client.stream(request.method, request.url, headers=request.headers, json=request.body) as response:
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
@@ -160,11 +214,16 @@ def _error_reason(body: bytes) -> str:
         return ""
 
 
+def _rejects_key(status: int, body: bytes) -> bool:
+    """The provider's answer for a key it does not accept: 401/403, or Gemini's 400 API_KEY_INVALID."""
+    return status in (401, 403) or (
+        status == 400 and ("API_KEY_INVALID" in (reason := _error_reason(body)) or "API key not valid" in reason)
+    )
+
+
 def describe_status(status: int, headers: httpx.Headers, body: bytes, provider: str) -> str:
     """A short, normalised message for a non-2xx answer. The upstream body is read, never echoed."""
-    if status in (401, 403) or (
-        status == 400 and ("API_KEY_INVALID" in (reason := _error_reason(body)) or "API key not valid" in reason)
-    ):
+    if _rejects_key(status, body):
         return f"invalid API key for {provider}"
     if status == 429:
         wait = _retry_after(headers)

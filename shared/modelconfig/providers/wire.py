@@ -1,4 +1,5 @@
-"""Each provider's wire format: the request a test sends and how the answer's text is read."""
+"""Each provider's wire format: the request a test sends and how the answer's text is read, and the free,
+read-only request that asks whether a key works (its model list)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ class UnexpectedResponse(Exception):
 class WireRequest(NamedTuple):
     url: str
     headers: dict[str, str]
-    body: dict[str, Any]
+    body: dict[str, Any] | None
     read_text: Callable[[Any], str]
+    method: str = "POST"
 
 
 class Sampling(NamedTuple):
@@ -64,6 +66,16 @@ def _gemini_text(doc: Any) -> str:
         raise UnexpectedResponse from exc
 
 
+# The model list of each wire format: free, read-only, and refused with 401/403 (Gemini: 400 API_KEY_INVALID)
+# for a key the provider does not accept.
+_MODELS_PATH = {"openai-chat": "/models", "anthropic-messages": "/v1/models", "gemini": "/v1beta/models"}
+_KEY_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
+    "openai-chat": lambda key: {"authorization": f"Bearer {key}"},
+    "anthropic-messages": lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+    "gemini": lambda key: {"x-goog-api-key": key},
+}
+
+
 def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Sampling) -> WireRequest:
     options = model.request
     body: dict[str, Any] = {
@@ -77,7 +89,7 @@ def openai_chat(base_url: str, model: Model, key: str, prompt: str, s: Sampling)
         body["reasoning_effort"] = s.reasoning_effort
     return WireRequest(
         url=f"{base_url}/chat/completions",
-        headers={"authorization": f"Bearer {key}"},
+        headers=_KEY_HEADERS["openai-chat"](key),
         body=body,
         read_text=_openai_text,
     )
@@ -93,7 +105,7 @@ def anthropic_messages(base_url: str, model: Model, key: str, prompt: str, s: Sa
         body["temperature"] = min(s.temperature, 1.0)  # Anthropic's range is 0-1
     return WireRequest(
         url=f"{base_url}/v1/messages",
-        headers={"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+        headers=_KEY_HEADERS["anthropic-messages"](key),
         body=body,
         read_text=_anthropic_text,
     )
@@ -108,9 +120,24 @@ def gemini(base_url: str, model: Model, key: str, prompt: str, s: Sampling) -> W
     return WireRequest(
         # The key travels in a header, never in the URL, so it cannot end up in an access log.
         url=f"{base_url}/v1beta/models/{model.api_name}:generateContent",
-        headers={"x-goog-api-key": key},
+        headers=_KEY_HEADERS["gemini"](key),
         body={"contents": [{"role": "user", "parts": [{"text": prompt}]}], "generationConfig": generation},
         read_text=_gemini_text,
+    )
+
+
+def _no_text(_doc: Any) -> str:
+    return ""
+
+
+def key_check(wire_format: str, base_url: str, key: str) -> WireRequest:
+    """GET the provider's model list with the key, in the same headers as a model call."""
+    return WireRequest(
+        url=base_url + _MODELS_PATH[wire_format],
+        headers=_KEY_HEADERS[wire_format](key),
+        body=None,
+        read_text=_no_text,
+        method="GET",
     )
 
 

@@ -74,14 +74,24 @@ def read(item: Item, name: str) -> Any:
 
 
 def query_partition(
-    user_id: str, *, prefix: str = "", projection: str | None = None, consistent: bool = False
+    user_id: str,
+    *,
+    prefix: str = "",
+    below: str = "",
+    projection: str | None = None,
+    consistent: bool = False,
 ) -> Iterator[Item]:
-    """Every item of one user whose sort key starts with `prefix`, in one Query (a page holds 1 MB, far more
-    than a user's 13 configs and 4 keys; the loop is there for correctness, not for cost)."""
+    """Every item of one user whose sort key starts with `prefix` (or sorts before `below`), in one Query (a
+    page holds 1 MB, far more than a user's 13 configs and 4 keys; the loop is there for correctness)."""
+    condition, values = "pk = :pk", {":pk": partition(user_id)}
+    if prefix:
+        condition, values = condition + " AND begins_with(sk, :prefix)", values | {":prefix": {"S": prefix}}
+    elif below:
+        condition, values = condition + " AND sk < :below", values | {":below": {"S": below}}
     params: dict[str, Any] = {
         "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else ""),
-        "ExpressionAttributeValues": {":pk": partition(user_id)} | ({":prefix": {"S": prefix}} if prefix else {}),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
     }
     if projection:
         params["ProjectionExpression"] = projection

@@ -1,6 +1,10 @@
 """Key status and the key-write lease, in the user's partition: `BYOK#<provider>` items (never the key
 itself) and one `BYOKLOCK` item.
 
+A key's own expiry is kept in `keyExpiresAt` (an ISO string), not in the table's TTL attribute `expiresAt`:
+TTL would delete the status some days after expiry while the key stays in the secret, and the sweep, which
+deletes both, would no longer see it.
+
 The lease keeps its expiry in `leaseUntil`, which is not the table's TTL attribute: DynamoDB's TTL would
 reap an expired lease some time later, and with it the only sign that a key write was interrupted (the
 next writer repairs the status from the secret when it takes an expired lease over, see keys.py).
@@ -25,9 +29,18 @@ WHAT = "the key store"
 
 
 class KeyRecord(NamedTuple):
+    """The status of one stored key. Times are the domain clock's ISO strings, which sort as they compare."""
+
     provider: str
     preview: str
-    updated_at: str
+    updated_at: str  # when the key was stored: a resolve's cached secret is good only while this is unchanged
+    verified_at: str | None = None  # when the provider last accepted the key at its save
+    last_used_at: str | None = None  # when a test or a resolve last sent or served the key
+    expires_at: str | None = None  # when the key stops counting; None: never
+
+    def live(self, now_iso: str) -> bool:
+        """Stored and not expired: the only keys any rule counts."""
+        return self.expires_at is None or self.expires_at > now_iso
 
 
 def is_status(sort_key: str) -> bool:
@@ -36,21 +49,51 @@ def is_status(sort_key: str) -> bool:
 
 def decode(item: Item) -> KeyRecord:
     return KeyRecord(
-        provider=read(item, "provider"), preview=read(item, "keyPreview"), updated_at=read(item, "updatedAt")
+        provider=read(item, "provider"),
+        preview=read(item, "keyPreview"),
+        updated_at=read(item, "updatedAt"),
+        verified_at=read(item, "verifiedAt"),
+        last_used_at=read(item, "lastUsedAt"),
+        expires_at=read(item, "keyExpiresAt"),
     )
 
 
 def _item(user_id: str, record: KeyRecord) -> Item:
-    return dynamo.item_key(user_id, PREFIX + record.provider) | {
-        "provider": string(record.provider),
-        "keyPreview": string(record.preview),
-        "updatedAt": string(record.updated_at),
-    }
+    optional = {"verifiedAt": record.verified_at, "lastUsedAt": record.last_used_at, "keyExpiresAt": record.expires_at}
+    return (
+        dynamo.item_key(user_id, PREFIX + record.provider)
+        | {
+            "provider": string(record.provider),
+            "keyPreview": string(record.preview),
+            "updatedAt": string(record.updated_at),
+        }
+        | {name: string(value) for name, value in optional.items() if value is not None}
+    )
 
 
 def query(user_id: str) -> dict[str, KeyRecord]:
     """The user's key status by provider, in one Query."""
     return {r.provider: r for r in map(decode, dynamo.query_partition(user_id, prefix=PREFIX))}
+
+
+def mark_used(user_id: str, record: KeyRecord, when: str) -> bool:
+    """Set `lastUsedAt` of the key `record` describes: one UpdateItem, applied only while the status is still
+    that key's (same `updatedAt`), so a key replaced or deleted meanwhile is never marked. `updatedAt` stays
+    as it is: using a key does not change it. False when the key changed or is gone."""
+    try:
+        with unavailable_on_fault(WHAT):
+            dynamodb().update_item(
+                TableName=dynamo.table_name(),
+                Key=dynamo.item_key(user_id, PREFIX + record.provider),
+                UpdateExpression="SET lastUsedAt = :when",
+                ConditionExpression="updatedAt = :seen",
+                ExpressionAttributeValues={":when": string(when), ":seen": string(record.updated_at)},
+            )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def acquire_lease(user_id: str, token: str, *, lease_seconds: int, wait_seconds: float) -> bool:

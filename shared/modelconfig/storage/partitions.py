@@ -1,11 +1,15 @@
-"""A user's whole partition in one Query: overrides and key status together, for the routes that need both
-(the model test, and the merged views that read an override as inactive when its key is gone)."""
+"""A user's overrides and key status together in one Query, for everything that merges a config under the
+access rule: the config list and get (an override reads as inactive when its key is gone), the model test,
+a key's deletion (its `affectedActions`) and resolve.
+
+The Query stops before the `LIMIT#` counters, which sort after `BYOK#` and `CONFIG#`: a busy user's counters
+(one a minute, kept an hour past their window) would otherwise ride along in every read."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage import dynamo, keystatus, limits, overrides
 from modelconfig.storage.dynamo import Item
 from modelconfig.storage.keystatus import KeyRecord
 from modelconfig.storage.overrides import Override
@@ -28,7 +32,7 @@ def decode(item: Item) -> Override | KeyRecord | None:
 
 def query(user_id: str) -> UserItems:
     found = UserItems({}, {})
-    for value in map(decode, dynamo.query_partition(user_id)):
+    for value in map(decode, dynamo.query_partition(user_id, below=limits.PREFIX)):
         if isinstance(value, Override):
             found.overrides[value.action] = value
         elif isinstance(value, KeyRecord):

@@ -73,6 +73,7 @@ class Checkpoint:
     reset: int = 0
     held: int = 0
     skipped: int = 0
+    keys_purged: int = 0
     users_touched: int = 0
     last_user_touched: str | None = None
     reset_by_reason: dict[str, int] = field(default_factory=dict)
