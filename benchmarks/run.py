@@ -54,7 +54,7 @@ PLATFORM_SECRET_READERS = ("PutConfigFunction", "ListByokProvidersFunction")
 # Functions also timed with Tracing=Active: a read route and a key write.
 TRACED = ("ListConfigsFunction", "PutKeyFunction")
 OPUS = "anthropic/claude-opus-4-5"
-USER_KEY = "sk-ant-bench-0123456789abcdef"
+USER_KEY = "sk-ant-bench-0123456789abcdef"  # the loopback provider accepts it (any key without 'invalid')
 DOCS = runtime.ROOT / "docs" / "benchmarks.md"
 # Limits high enough that repeated requests of one bench user are never refused: each still pays its counter.
 HIGH_LIMITS = {
@@ -108,7 +108,7 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                     lambda: api.delete("/api/byok-keys/anthropic"),
                 ),
                 (
-                    "PUT /api/byok-keys/{provider} (replace)",
+                    "PUT /api/byok-keys/{provider} (replace; the key check is one GET to the provider)",
                     lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
                     None,
                 ),
@@ -143,7 +143,7 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                     put_all,
                 ),
                 (
-                    "DELETE /api/byok-keys/{provider} (last key: deletes the secret)",
+                    "DELETE /api/byok-keys/{provider} (last key: deletes the secret; one Query for affectedActions)",
                     lambda: api.delete("/api/byok-keys/anthropic"),
                     lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
                 ),
@@ -202,6 +202,8 @@ def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, floa
                 jobs.append((f"{fn.logical_id}, PLATFORM_MODEL_PROVIDERS set", argv, named))
             if fn.logical_id == "TestConfigFunction":
                 jobs.append(_calling_test(argv, env, events[0], Path(scratch), provider.base_urls()))
+            if fn.logical_id == "PutKeyFunction":
+                jobs.append(_checking_put(argv, env, events[0], Path(scratch), provider.base_urls()))
             if fn.logical_id in TRACED:
                 # Tracing=Active: Powertools' Tracer and the X-Ray SDK load at import (no daemon here: the
                 # segments go nowhere, which costs nothing on the cold start).
@@ -264,6 +266,18 @@ def _calling_test(
     return "TestConfigFunction, calling a provider", [*argv[:-1], str(calling)], env
 
 
+def _checking_put(
+    argv: list[str], env: dict[str, str], sample: Path, scratch: Path, base_urls: dict[str, str]
+) -> tuple[str, list[str], dict[str, str]]:
+    """The key PUT's sample skips the provider's check (`?verify=false`) so that it succeeds anywhere; a real
+    PUT checks the key with one GET to the provider, here the loopback stand-in: httpx loads too."""
+    event = json.loads(sample.read_text())
+    event["rawQueryString"], event["queryStringParameters"] = "", {}
+    checking = scratch / "PutKeyFunction-checking.json"
+    checking.write_text(json.dumps(event))
+    return "PutKeyFunction, checking the key with the provider", [*argv[:-1], str(checking)], env | base_urls
+
+
 def lambda_variables(fn: runtime.Function) -> dict[str, str]:
     """The variables Lambda itself sets in every function's environment (the ones our code or Powertools read)."""
     return {"AWS_LAMBDA_FUNCTION_NAME": fn.logical_id, "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}
@@ -306,6 +320,7 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
     api = Api("bench-user")
     api.put("/api/model-configs/blueprint", {"modelName": PRO})
     api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY})
+    api.put("/api/model-configs/deepDebugger", {"modelName": OPUS})  # its access needs the key status
     captured: list[tuple[str, str, dict[str, Any]]] = []
 
     def capture(model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -323,10 +338,13 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
     }
     key_write = {"apiKey": USER_KEY}
     routes: list[tuple[str, Callable[[], Any]]] = [
-        ("GET /api/model-configs", lambda: api.get("/api/model-configs")),
+        ("GET /api/model-configs (configs and key status, one Query)", lambda: api.get("/api/model-configs")),
         ("GET /api/model-configs/defaults", lambda: api.get("/api/model-configs/defaults")),
         ("GET /api/model-configs/byok-providers", lambda: api.get("/api/model-configs/byok-providers")),
-        ("GET /api/model-configs/{agentAction}", lambda: api.get("/api/model-configs/blueprint")),
+        (
+            "GET /api/model-configs/{agentAction} (a BYOK override and its key status, one Query)",
+            lambda: api.get("/api/model-configs/deepDebugger"),
+        ),
         (
             "PUT /api/model-configs/{agentAction}",
             lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO, "maxTokens": 100}),
@@ -334,8 +352,12 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
         ("DELETE /api/model-configs/{agentAction} (404)", lambda: api.delete("/api/model-configs/fastCodeFixer")),
         ("GET /api/byok-keys", lambda: api.get("/api/byok-keys")),
         (
-            "PUT /api/byok-keys/{provider} (replace, with its limit)",
+            "PUT /api/byok-keys/{provider} (replace, with its limit and the key check on a loopback provider)",
             lambda: api.put("/api/byok-keys/anthropic", key_write),
+        ),
+        (
+            "PUT /api/byok-keys/{provider} (replace, with its limit, ?verify=false)",
+            lambda: api.put("/api/byok-keys/anthropic", key_write, query={"verify": "false"}),
         ),
         (
             "POST /api/model-configs/test (platform key, both limits, loopback provider)",
@@ -560,6 +582,9 @@ def report(results: dict[str, Any]) -> str:
     if "warm" in results:
         lines += [
             "## Warm latency in-process against moto (median)",
+            "",
+            "The bare column replays only the AWS calls; a route that calls a provider (the key check, the model "
+            "test) has that call in its own column alone.",
             "",
             "| route | route ms | bare boto3 ms | ratio |",
             "|---|---|---|---|",

@@ -41,6 +41,7 @@ def _handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _metrics.add_metric(name="OverridesReset", unit="Count", value=result["reset"])
         _metrics.add_metric(name="UsersTouched", unit="Count", value=result["usersTouched"])
         _metrics.add_metric(name="SweepHeld", unit="Count", value=result["held"])
+        _metrics.add_metric(name="KeysPurged", unit="Count", value=result["keysPurged"])
         for reason, count in result["resetByReason"].items():
             _metrics.add_metric(name=f"Reset_{reason}", unit="Count", value=count)
     logger.info("sweep finished" if result["complete"] else "sweep paused", extra=result)

@@ -101,7 +101,8 @@ def verify(provider: str, key: str, time_left: Callable[[], float]) -> str | Non
     from modelconfig.providers import client  # httpx and asyncio load only when a provider is called
 
     verdict = client.check_key(wire.key_check(wire_format, settings().base_urls[provider], key), provider, timeout)
-    logger.info("key check", extra={"provider": provider, "accepted": verdict.accepted, "error": verdict.error})
+    outcome = {True: "accepted", False: "rejected", None: "unchecked"}[verdict.accepted]
+    logger.info("key check", extra={"provider": provider, "outcome": outcome, "error": verdict.error})
     if verdict.accepted is False:
         raise InvalidInput(f"the provider rejected this key ({verdict.error})")
     return verdict.error

@@ -86,8 +86,10 @@ class Request(Schema):
 class Compact(Schema):
     """A response shape whose unset (None) optional fields are left out, as the client's `field?` types expect."""
 
+    # No return annotation on purpose: pydantic would take `dict[str, Any]` as the serialized shape, and the
+    # OpenAPI document would show every Compact model as a bare object instead of its fields.
     @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_none(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
@@ -176,7 +178,7 @@ class ConfigRow(Schema):
     temperature: float | None
     reasoningEffort: ReasoningEffort | None
     fallbackModel: str | None
-    providerOverride: ProviderOverride | None = None
+    providerOverride: ProviderOverride | None
     isActive: bool
     createdAt: str
     updatedAt: str

@@ -97,3 +97,97 @@ def test_openapi_has_every_route_with_bounds_and_enums():
             assert "422" not in op["responses"]
             assert {"200", "400", "401", "500", "503"} <= set(op["responses"])
     assert doc["components"]["securitySchemes"]["jwt"]["scheme"] == "bearer"
+
+
+# vibesdk's web client (src/lib/api-client.ts) types the answers with these shapes; extra fields are fine,
+# missing or retyped ones are not. Each field: the JSON types the TypeScript type admits, and whether it is
+# required (`field?:` is optional: absent, never null, which the Compact models guarantee by leaving None out).
+VIBESDK = {
+    # UserModelConfig: the Drizzle row of user_model_configs (dates travel as ISO strings).
+    "ConfigRow": {
+        "id": ({"string"}, True),
+        "userId": ({"string"}, True),
+        "agentActionName": ({"string"}, True),
+        "modelName": ({"string", "null"}, True),
+        "maxTokens": ({"integer", "number", "null"}, True),
+        "temperature": ({"number", "null"}, True),
+        "reasoningEffort": ({"string", "null"}, True),
+        "providerOverride": ({"string", "null"}, True),
+        "fallbackModel": ({"string", "null"}, True),
+        "isActive": ({"boolean", "null"}, True),
+        "createdAt": ({"string", "null"}, True),
+        "updatedAt": ({"string", "null"}, True),
+    },
+    # UserModelConfigWithMetadata: ModelConfig plus the override's metadata.
+    "MergedConfig": {
+        "name": ({"string"}, True),
+        "reasoning_effort": ({"string"}, False),
+        "max_tokens": ({"integer", "number"}, False),
+        "temperature": ({"number"}, False),
+        "fallbackModel": ({"string"}, False),
+        "isUserOverride": ({"boolean"}, True),
+        "userConfigId": ({"string"}, False),
+    },
+    "TestResult": {  # ModelTestResult
+        "success": ({"boolean"}, True),
+        "error": ({"string"}, False),
+        "responsePreview": ({"string"}, False),
+        "latencyMs": ({"integer", "number"}, True),
+        "modelUsed": ({"string"}, True),
+    },
+    "ProviderStatus": {  # UserProviderStatus
+        "provider": ({"string"}, True),
+        "hasValidKey": ({"boolean"}, True),
+        "keyPreview": ({"string"}, False),
+    },
+}
+VIBESDK["KeyStatus"] = VIBESDK["ProviderStatus"]  # GET /api/byok-keys lists the same status, with more fields
+
+
+def _types(schema: dict) -> set[str]:
+    if "anyOf" in schema:
+        return set().union(*(_types(s) for s in schema["anyOf"]))
+    return {schema["type"]} if "type" in schema else set()
+
+
+@pytest.mark.parametrize("name", sorted(VIBESDK))
+def test_the_openapi_document_still_satisfies_vibesdks_client_types(name):
+    schema = openapi.document()["components"]["schemas"][name]
+    for field, (admitted, required) in VIBESDK[name].items():
+        assert field in schema["properties"], f"{name}.{field} is missing"
+        ours = _types(schema["properties"][field])
+        if not required:
+            ours.discard("null")  # a Compact model leaves None out: the field is absent, never null
+        assert ours and ours <= admitted, f"{name}.{field}: {ours} is not within {admitted}"
+        assert (field in schema.get("required", [])) >= required, f"{name}.{field} must be required"
+
+
+def _json_type(value: object) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}[type(value)]
+
+
+def test_real_answers_satisfy_vibesdks_client_types(api, aws, provider):
+    """The same shapes, checked on real answers: no optional field ever comes as null."""
+
+    def check(name: str, value: dict) -> None:
+        for field, (admitted, required) in VIBESDK[name].items():
+            if field not in value:
+                assert not required, f"{name}.{field} is missing from {value}"
+                continue
+            assert _json_type(value[field]) in admitted | ({"number"} if "integer" in admitted else set()), (
+                f"{name}.{field} = {value[field]!r}"
+            )
+
+    api.put("/api/byok-keys/anthropic", {"apiKey": "sk-ant-api03-abcdefghij0123456789ABCDEFGHIJ"})
+    check(
+        "ConfigRow", api.put("/api/model-configs/blueprint", {"modelName": "anthropic/claude-opus-4-5"}).data["config"]
+    )
+    for merged in api.get("/api/model-configs").data["configs"].values():
+        check("MergedConfig", merged)
+    check("MergedConfig", api.get("/api/model-configs/blueprint").data["config"])
+    check("TestResult", api.post("/api/model-configs/test", {"agentActionName": "blueprint"}).data["testResult"])
+    check("TestResult", api.post("/api/model-configs/test", {"agentActionName": "fastCodeFixer"}).data["testResult"])
+    for status in api.get("/api/model-configs/byok-providers").data["providers"]:
+        check("ProviderStatus", status)
+    for status in api.get("/api/byok-keys").data["providers"]:
+        check("KeyStatus", status)

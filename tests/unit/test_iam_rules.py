@@ -26,11 +26,18 @@ def test_the_platform_secret_by_arn_is_that_secret():
 
 
 def test_only_the_model_test_reads_the_platform_keys_once_the_providers_are_listed():
-    for function in ("PutConfigFunction", "ListByokProvidersFunction", "SweepFunction"):
+    for function in (
+        "PutConfigFunction",
+        "ListByokProvidersFunction",
+        "ListConfigsFunction",
+        "GetConfigFunction",
+        "DeleteKeyFunction",
+        "SweepFunction",
+    ):
         listed = call(function, "secretsmanager:GetSecretValue", PLATFORM_ARN, PLATFORM_MODEL_PROVIDERS="openai")
         assert not iam.allowed(listed), function
         assert iam.allowed(call(function, "secretsmanager:GetSecretValue", PLATFORM_ARN)), function
-    assert not iam.allowed(call("GetConfigFunction", "secretsmanager:GetSecretValue", PLATFORM_ARN))
+    assert not iam.allowed(call("ListKeysFunction", "secretsmanager:GetSecretValue", PLATFORM_ARN))
 
 
 def test_user_secrets_stay_under_their_prefix_and_a_put_never_deletes_one():
