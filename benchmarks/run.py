@@ -6,7 +6,8 @@
    Both run on the base interpreter with Lambda's path: the layer's requirements, then the runtime's boto3.
    Runs interleaved, each round shuffled; medians; per function the median over rounds of its ratio to the
    same round's floor.
-3. Warm latency per route in-process against moto, as a ratio to the bare boto3 calls the route makes.
+3. Warm latency per route in-process against moto, as a ratio to the bare boto3 calls the route makes; and
+   ResolveFunction's, for 1 and 13 actions, on a secret-cache hit and a miss.
 4. The local API under load: requests per second, p50 and p99 of the list route with 4 concurrent clients.
 5. The sweep at 100,000 overrides: items per second and DynamoDB calls per 1,000 items.
 6. Hostile input: the fuzzer's findings.
@@ -389,6 +390,58 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
     return results
 
 
+# ---- 3b. resolve ------------------------------------------------------------------------------------------
+
+
+def resolve_latency(n: int) -> list[tuple[str, float, float, dict[str, int]]]:
+    """ResolveFunction's warm latency through its handler, for 1 and 13 actions, on a secret-cache hit (one
+    Query) and a miss (a fresh instance's cache: the Query and the user's secret), with the calls each made and
+    the bare boto3 replay of those calls."""
+    with in_process_aws(**HIGH_LIMITS) as (ddb, calls):
+        from modelconfig import resolve
+
+        api = Api("bench-user")
+        api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}, query={"verify": "false"})
+        api.put("/api/model-configs/blueprint", {"modelName": OPUS})
+        fn = runtime.function("ResolveFunction")
+        handler, context = runtime.handler(fn), runtime.Context(fn)
+        actions = list(json.loads((runtime.ROOT / "shared/modelconfig/catalog.json").read_text())["agents"])
+        names = [a["key"] for a in actions]
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        from modelconfig.storage import dynamo, secrets
+
+        def bare(miss: bool) -> None:
+            ddb.query(
+                TableName=dynamo.table_name(),
+                KeyConditionExpression="pk = :pk AND sk < :below",
+                ExpressionAttributeValues={":pk": {"S": "USER#bench-user"}, ":below": {"S": "LIMIT#"}},
+            )
+            if miss:
+                sm.get_secret_value(SecretId=secrets.secret_name("bench-user"))
+
+        rows = []
+        for label, wanted in (("1 action (blueprint, a user key)", ["blueprint"]), ("13 actions", names)):
+            event = {"userId": "bench-user", "agentActions": wanted}
+            handler(event, context)  # warm: the function's first request, its clients, the platform keys
+            for miss in (False, True):
+                took, replay = [], []
+                for _ in range(n):
+                    if miss:
+                        resolve.reset_cache()
+                    calls.clear()
+                    started = time.perf_counter()
+                    answer = handler(event, context)
+                    took.append(time.perf_counter() - started)
+                    assert "resolved" in answer, answer
+                    seen = dict(calls)
+                    started = time.perf_counter()
+                    bare(miss)
+                    replay.append(time.perf_counter() - started)
+                what = "cache miss (a fresh instance)" if miss else "cache hit"
+                rows.append((f"{label}, {what}", median_ms(took), median_ms(replay), dict(sorted(seen.items()))))
+        return rows
+
+
 # ---- 7. the bill ------------------------------------------------------------------------------------------
 
 
@@ -594,6 +647,21 @@ def report(results: dict[str, Any]) -> str:
                 f"| {label} | {r:.2f} | {'' if b is None else f'{b:.2f}'} | {'' if ratio is None else f'{ratio:.2f}'} |"
             )
         lines.append("")
+    if "resolve" in results:
+        lines += [
+            "## Resolve (ResolveFunction through its handler, warm, median)",
+            "",
+            "The bare column replays the same calls with boto3: the Query, and the user's secret on a miss. A miss is "
+            "a fresh instance's cache, or a key status changed since the secret was read; `lastUsedAt` is written at "
+            "most once an hour per key, so a warm call seldom writes it.",
+            "",
+            "| call | ms | bare boto3 ms | ratio | AWS calls |",
+            "|---|---|---|---|---|",
+        ]
+        for label, ms, bare_ms, seen in results["resolve"]:
+            counted = ", ".join(f"{k} x {v}" for k, v in seen.items())
+            lines.append(f"| {label} | {ms:.2f} | {bare_ms:.2f} | {ms / bare_ms:.2f} | {counted} |")
+        lines.append("")
     if "load" in results:
         load = results["load"]
         lines += [
@@ -638,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cold_runs"] = args.runs
     if "warm" in wanted:
         results["warm"] = warm_latency(200)
+        results["resolve"] = resolve_latency(200)
     if "load" in wanted:
         results["load"] = load_local_api(5.0, 4)
     if "sweep" in wanted:

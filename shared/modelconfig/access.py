@@ -148,6 +148,46 @@ def key_source(provider: str, grants: Grants, *, use_user_keys: bool) -> KeySour
     return None
 
 
+class NoKey(Exception):
+    """No key can be used for a call to the provider; the message says why, fit to show a user."""
+
+
+PLATFORM_UNREADABLE = "could not read the platform's API keys: the key store is unavailable"
+
+
+def choose_key(
+    provider: str,
+    grants: Grants,
+    *,
+    use_user_keys: bool,
+    read_user_keys: Callable[[], Mapping[str, str] | None],
+) -> tuple[str, KeySource]:
+    """The key a call to `provider` uses, and whose it is (`key_source`), read from where it lives: the user's
+    secret (read by `read_user_keys`, only when the user's key is the one chosen) or the platform's cached
+    keys. A user key the status lists but the secret lacks falls back to the platform's. Raises NoKey."""
+    try:
+        source = key_source(provider, grants, use_user_keys=use_user_keys)
+    except ServiceUnavailable:
+        raise NoKey(PLATFORM_UNREADABLE) from None
+    if source == "user":
+        try:
+            key = (read_user_keys() or {}).get(provider)
+        except ServiceUnavailable:
+            raise NoKey("could not read your API key: the key store is unavailable, retry shortly") from None
+        if key:
+            return key, "user"
+        source = "platform" if provider in grants.platform else None
+    if source == "platform":
+        try:
+            platform_key = secrets.platform_keys().get(provider)
+        except ServiceUnavailable:
+            raise NoKey(PLATFORM_UNREADABLE) from None
+        if not platform_key:
+            raise NoKey(f"no platform API key is configured for provider '{provider}'")
+        return platform_key, "platform"
+    raise NoKey(f"no API key for provider '{provider}'")
+
+
 def platform_models() -> list[str]:
     enabled = platform_providers()
     return [m.id for m in CATALOG.models.values() if m.provider in enabled]

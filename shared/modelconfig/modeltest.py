@@ -88,26 +88,11 @@ def _choose_key(user_id: str, model: Model, use_user_keys: bool, grants: Grants)
     if CATALOG.providers[provider].wire is None:
         raise _NoCall(f"models of '{provider}' cannot be tested here: the platform serves them without a direct API")
     try:
-        source = access.key_source(provider, grants, use_user_keys=use_user_keys)
-    except ServiceUnavailable:
-        raise _NoCall("could not read the platform's API keys: the key store is unavailable") from None
-    if source == "user":
-        try:
-            key = (secrets.read_user_keys(user_id) or {}).get(provider)
-        except ServiceUnavailable:
-            raise _NoCall("could not read your API key: the key store is unavailable, retry shortly") from None
-        if key:
-            return key, "user"
-        source = "platform" if provider in grants.platform else None
-    if source == "platform":
-        try:
-            platform_key = secrets.platform_keys().get(provider)
-        except ServiceUnavailable:
-            raise _NoCall("could not read the platform's API keys: the key store is unavailable") from None
-        if not platform_key:
-            raise _NoCall(f"no platform API key is configured for provider '{provider}'")
-        return platform_key, "platform"
-    raise _NoCall(f"no API key for provider '{provider}'")
+        return access.choose_key(
+            provider, grants, use_user_keys=use_user_keys, read_user_keys=lambda: secrets.read_user_keys(user_id)
+        )
+    except access.NoKey as reason:
+        raise _NoCall(str(reason)) from None
 
 
 def _call(model: Model, config: MergedConfig, key: str, source: KeySource, prompt: str, timeout: float) -> TestResult:

@@ -150,6 +150,39 @@ class KeyBody(Request):
     )
 
 
+MAX_SUBJECT_LENGTH = 255  # OIDC's limit for `sub`
+
+
+def _subject(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise PydanticCustomError("subject", "must be a printable user id (the JWT sub claim)")
+    return value
+
+
+class ResolveEvent(Request):
+    """What the builder's services send ResolveFunction (SPEC section 11). `agentAction` (one string) is
+    accepted for `agentActions`."""
+
+    userId: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_SUBJECT_LENGTH), AfterValidator(_subject)]
+    agentActions: Annotated[list[AgentActionName], Field(min_length=1, max_length=len(CATALOG.actions))]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_action(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "agentAction" in data and "agentActions" not in data:
+            return {**data, "agentActions": [data["agentAction"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> ResolveEvent:
+        seen: set[str] = set()
+        for action in self.agentActions:
+            if action in seen:
+                raise PydanticCustomError("repeated", "agentActions: '{action}' is repeated", {"action": str(action)})
+            seen.add(action)
+        return self
+
+
 # ---- responses ------------------------------------------------------------------------------------------
 
 

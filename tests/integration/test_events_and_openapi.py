@@ -36,6 +36,9 @@ def test_every_sample_succeeds_in_process(aws, sample):
         assert event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
         allowed = {200, 404} if fn.routes[0].method == "DELETE" else {200}
         assert status in allowed, body
+    elif fn.logical_id == "ResolveFunction":
+        assert set(result) == {"resolved"}, result
+        assert len(result["resolved"]) == len(event.get("agentActions", [None]))
     else:
         assert result["complete"] is True
 

@@ -339,7 +339,9 @@ def test_views_and_affected_actions_follow_the_platform_secret_and_survive_it_fa
     api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
     api.put("/api/model-configs/blueprint", {"modelName": OPUS})
     assert api.delete("/api/byok-keys/anthropic").data["affectedActions"] == ["blueprint"]
+    reset_caches()  # each view on a cold start of its own: it reads the platform list from the secret
     assert api.get("/api/model-configs").data["configs"]["blueprint"]["isUserOverride"] is False
+    reset_caches()
     assert api.get("/api/model-configs/blueprint").data["config"]["inactiveReason"] == (
         "no API key for provider 'anthropic'"
     )

@@ -4,7 +4,7 @@ rendered here, with its status and headers taken from the domain error's class."
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from modelconfig.errors import (
     AccessDenied,
@@ -58,15 +58,43 @@ def internal(request_id: str) -> Rendered:
     return render(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", f"internal error (request id {request_id})")
 
 
-def from_domain(exc: DomainError, request_id: str) -> Rendered:
-    """The answer to a domain error. A 503's message names the request id, so a user can report it."""
+def _named(exc: DomainError, request_id: str) -> tuple[HTTPStatus, str, str]:
+    """The status, error name and message of a domain error. A 503's message names the request id, so a user
+    can report it."""
     status, name = next(v for k, v in STATUS.items() if isinstance(exc, k))
-    message = exc.message
+    message = f"{exc.message} (request id {request_id})" if isinstance(exc, ServiceUnavailable) else exc.message
+    return status, name, message
+
+
+def from_domain(exc: DomainError, request_id: str) -> Rendered:
+    """The HTTP answer to a domain error."""
+    status, name, message = _named(exc, request_id)
     headers: dict[str, str] = {}
-    if isinstance(exc, ServiceUnavailable):
-        message = f"{message} (request id {request_id})"
-    elif isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, NotAllowedMethod):
         headers["Allow"] = ", ".join(exc.allowed)
     return render(status, name, message, headers)
+
+
+def invoked(exc: DomainError, request_id: str) -> dict[str, Any]:
+    """The answer of a directly invoked function (resolve) to a domain error: the same names and messages."""
+    _status, name, message = _named(exc, request_id)
+    return {"error": {"name": name, "message": message}}
+
+
+def describe(errors: list[Any]) -> str:
+    """One readable line from pydantic validation errors: `field: problem; field: problem`."""
+    parts = []
+    for e in errors[:10]:
+        if e.get("type") == "json_invalid":
+            reason = (e.get("ctx") or {}).get("error") if isinstance(e.get("ctx"), dict) else None
+            parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
+            continue
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
+        if not where and e.get("type") == "missing":
+            parts.append("a JSON object body is required")
+            continue
+        text = e.get("msg", "invalid")
+        parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts) or "invalid request"

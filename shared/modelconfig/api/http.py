@@ -69,23 +69,6 @@ def _parse_json(body: str | None) -> Any:
         raise json.JSONDecodeError(f"unreadable JSON ({exc.__class__.__name__})", "", 0) from None
 
 
-def _describe(errors: list[Any]) -> str:
-    """One readable line from Powertools/pydantic validation errors: `field: problem; field: problem`."""
-    parts = []
-    for e in errors[:10]:
-        if e.get("type") == "json_invalid":
-            reason = (e.get("ctx") or {}).get("error") if isinstance(e.get("ctx"), dict) else None
-            parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
-            continue
-        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
-        if not where and e.get("type") == "missing":
-            parts.append("a JSON object body is required")
-            continue
-        text = e.get("msg", "invalid")
-        parts.append(f"{where}: {text}" if where else text)
-    return "; ".join(parts) or "invalid request"
-
-
 def subject(event: dict[str, Any]) -> str | None:
     """The caller's user id: the `sub` claim the JWT authorizer put in the request context, or None."""
     ctx = event.get("requestContext")
@@ -135,7 +118,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return _response(errors.from_domain(InvalidInput(_describe(list(exc.errors()))), rid()))
+        return _response(errors.from_domain(InvalidInput(errors.describe(list(exc.errors()))), rid()))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response:

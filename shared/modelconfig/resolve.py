@@ -1,0 +1,152 @@
+"""Resolve (SPEC section 11): for one user and some agent actions, the effective config, the model and
+provider to call, and the key to call it with, as the builder's own inference code asks before each call.
+
+The rules are the routes' own: `configs.merge` (defaults, constraints, the inactive rule) and
+`access.choose_key` (the model test's key choice with the user's keys allowed). Nothing here is a copy.
+
+AWS calls, warm: one Query of the user's partition (overrides and key status together). The user's secret is
+read only when a user key is chosen and this instance has not read it since the key status last changed: a
+cached secret is reused only while every key status it was read with has the same `updatedAt`, so a deleted
+or replaced key is never served from cache. Platform keys come from their 5-minute cache. `lastUsedAt` of a
+served user key is written when it is unset or over an hour old, so at most once an hour per key.
+
+The answer carries keys: it is never logged, and nothing here logs a key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from modelconfig import access, clock
+from modelconfig.access import Grants, KeySource
+from modelconfig.catalog import CATALOG, DISABLED
+from modelconfig.configs import merge
+from modelconfig.errors import InvalidInput, ServiceUnavailable
+from modelconfig.observability import logger
+from modelconfig.schemas import ResolveEvent
+from modelconfig.settings import settings
+from modelconfig.storage import keystatus, partitions, secrets
+from modelconfig.storage.keystatus import KeyRecord
+
+MAX_CACHED_USERS = 1000  # secrets kept per instance: a bounded cache, the least recently used goes first
+LAST_USED_EVERY = timedelta(hours=1)
+
+Fingerprint = tuple[tuple[str, str], ...]  # (provider, updatedAt) of every key status the secret was read with
+
+
+class _Cached(NamedTuple):
+    fingerprint: Fingerprint
+    keys: dict[str, str]
+
+
+_secrets: OrderedDict[str, _Cached] = OrderedDict()
+
+
+def reset_cache() -> None:
+    _secrets.clear()
+
+
+def _fingerprint(records: Mapping[str, KeyRecord]) -> Fingerprint:
+    return tuple(sorted((p, r.updated_at) for p, r in records.items()))
+
+
+def _user_keys(user_id: str, records: Mapping[str, KeyRecord]) -> dict[str, str]:
+    """The user's keys, from this instance's cache while the key status it was read with is unchanged."""
+    fingerprint = _fingerprint(records)
+    cached = _secrets.get(user_id)
+    if cached is not None and cached.fingerprint == fingerprint:
+        _secrets.move_to_end(user_id)
+        return cached.keys
+    keys = secrets.read_user_keys(user_id) or {}
+    _secrets[user_id] = _Cached(fingerprint, keys)
+    _secrets.move_to_end(user_id)
+    while len(_secrets) > MAX_CACHED_USERS:
+        _secrets.popitem(last=False)
+    return keys
+
+
+class Target(NamedTuple):
+    """One model to call: where, and with which key (or why there is none)."""
+
+    model: str
+    provider: str | None
+    baseUrl: str | None
+    keySource: KeySource | None
+    apiKey: str | None
+    error: str | None
+
+
+def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: Grants, used: set[str]) -> Target:
+    model = CATALOG.models[model_id]
+    provider = model.provider
+    if model_id == DISABLED or provider is None:
+        return Target(DISABLED, None, None, None, None, None)
+    base_url = settings().base_urls.get(provider) or None
+    try:
+        key, source = access.choose_key(
+            provider, grants, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored.keys)
+        )
+    except access.NoKey as reason:
+        return Target(model.api_name, provider, base_url, None, None, str(reason))
+    if source == "user":
+        used.add(provider)
+    return Target(model.api_name, provider, base_url, source, key, None)
+
+
+def parse_event(event: Any) -> ResolveEvent:
+    """The event, validated; InvalidInput (a ValidationError answer) for anything else."""
+    if not isinstance(event, dict):
+        raise InvalidInput("the event must be a JSON object: {userId, agentActions}")
+    try:
+        return ResolveEvent.model_validate(event)
+    except ValidationError as exc:
+        from modelconfig.api.errors import describe
+
+        raise InvalidInput(describe(list(exc.errors()))) from None
+
+
+def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
+    """The answer for `actions` (already validated against the catalog): `{"resolved": {action: Resolved}}`."""
+    stored = partitions.query(user_id)
+    grants = Grants.of(stored.keys)
+    grants.platform  # noqa: B018  read first: an unreadable platform list is the whole answer's ServiceUnavailable
+    used: set[str] = set()
+    resolved: dict[str, Any] = {}
+    for name in actions:
+        action = CATALOG.actions[name]
+        config = merge(action, stored.overrides.get(name), grants)
+        primary = _target(user_id, config.name, stored, grants, used)
+        fallback = None
+        if primary.model != DISABLED and config.fallbackModel is not None:
+            fallback = _target(user_id, config.fallbackModel, stored, grants, used)._asdict()
+        resolved[name] = {"config": config.model_dump(), **primary._asdict(), "fallback": fallback}
+    _mark_used(user_id, stored.keys, used)
+    logger.info(
+        "resolved",
+        extra={
+            "actions": actions,
+            "keySources": {n: r["keySource"] for n, r in resolved.items()},
+        },
+    )
+    return {"resolved": resolved}
+
+
+def _mark_used(user_id: str, records: Mapping[str, KeyRecord], providers: set[str]) -> None:
+    """Set `lastUsedAt` of each served user key whose mark is unset or over an hour old. Best effort: the
+    answer is right either way, so a fault here is logged, never the caller's failure."""
+    now = datetime.fromtimestamp(clock.now(), UTC)
+    stale_before = (now - LAST_USED_EVERY).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for provider in sorted(providers):
+        record = records[provider]
+        if record.last_used_at is not None and record.last_used_at > stale_before:
+            continue
+        try:
+            keystatus.mark_used(user_id, record, clock.now_iso())
+        except (ServiceUnavailable, ClientError) as exc:
+            logger.warning("could not record the key's lastUsedAt", extra={"cause": type(exc).__name__})
