@@ -65,6 +65,17 @@ def test_make_invoke_runs_a_function_without_docker():
     assert '"message":"request"' in out.stderr  # the function's log lines go to stderr
 
 
+def test_make_invoke_runs_resolve_as_the_readme_shows():
+    out = invoke("ResolveFunction", "infra/events/ResolveFunction-all-actions.json")
+    assert out.returncode == 0, out.stderr
+    resolved = json.loads(out.stdout)["resolved"]
+    assert len(resolved) == 13
+    assert set(resolved["blueprint"]) == {
+        "config", "model", "provider", "baseUrl", "keySource", "apiKey", "error", "fallback"
+    }  # fmt: skip
+    assert '"message":"resolved"' in out.stderr
+
+
 def test_make_invoke_says_which_functions_exist():
     out = invoke("PutConfig")
     assert out.returncode == 2 and out.stdout == ""
