@@ -308,6 +308,9 @@ def running(env: dict[str, str], *, timeout: float = 30) -> Iterator[tuple[str, 
 def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None = None) -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the server prints one line per request itself
     started = time.perf_counter()
+    from infra.provider_standin import stand_in_for_unset
+
+    standin = stand_in_for_unset() if embedded else None  # offline, every provider without a key or URL
     with LocalAws.start(embedded=embedded) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
         server = LocalApi((host, port))
@@ -319,6 +322,7 @@ Model config service, local API  http://{host}:{bound}   (started in {time.perf_
   AWS        {"embedded moto server at " + str(aws.endpoint) if aws.embedded else aws.endpoint or "real AWS"}
   table      {aws.refs["ConfigTable"]}
   platform   {", ".join(aws.platform_providers) or "no provider keys set (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"}
+  providers  {_providers_line(standin)}
   identity   the `sub` of the Bearer JWT, decoded WITHOUT checking its signature (local stand-in for the
              API Gateway JWT authorizer; bound to {host} only)
   docs       http://{host}:{bound}/swagger   http://{host}:{bound}/openapi.json
@@ -335,6 +339,19 @@ Ctrl-C stops the server and the embedded AWS.
             pass
         finally:
             server.server_close()
+            if standin is not None:
+                standin.stop()
+
+
+def _providers_line(standin: Any) -> str:
+    if standin is None:
+        return "real: each provider's key or base URL is set"
+    real = [p for p in ("openai", "anthropic", "google-ai-studio", "grok") if p not in standin.stood_in]
+    return (
+        f"STAND-IN on {standin.base} for {', '.join(standin.stood_in)} (offline: /test and key checks answer "
+        "from it; a key containing 'invalid' is rejected). Set e.g. OPENAI_API_KEY or OPENAI_BASE_URL for the "
+        "real one." + (f" Real: {', '.join(real)}." if real else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
