@@ -11,20 +11,19 @@ EXPORT := $(UV) export --frozen --no-emit-project --format requirements-txt --qu
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
-SAM_CONFIG := --config-file infra/samconfig.toml
 PORT ?= 3000
 
 PYTEST := $(PY) -m pytest -q
 
-.PHONY: venv test unit integration e2e mutate lint lock lock-check scan run invoke openapi build validate deploy bench clean
+.PHONY: venv test unit integration e2e mutate lint lock lock-check scan run seed dump token invoke openapi build validate deploy sync logs sam bench clean
 
 # The development environment is exactly uv.lock (hash-checked). uv itself is the one package pip installs.
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	test -x $(PY) || $(PY312) -m venv $(VENV)
-	@echo "Installing the locked dependencies into $(VENV) (about 30 s the first time)..."
+	@echo "Installing uv, then the locked dependencies into $(VENV) (about 40 s the first time, most of it downloads)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) sync --frozen --extra dev --inexact --quiet
+	$(UV) sync --frozen --extra dev --inexact
 	touch $@
 
 venv: $(VENV)/.installed
@@ -69,7 +68,17 @@ lock-check: venv
 	$(EXPORT) | diff -u shared/requirements.txt - || { echo "shared/requirements.txt is stale: make lock"; exit 1; }
 
 run: venv
-	PORT=$(PORT) $(PY) -m infra.local_api
+	PORT=$(PORT) FRESH=$(FRESH) $(PY) -m infra.local_api
+
+# Local data (make run keeps it in .local/): sample data for the local user, and what is stored, keys masked.
+seed: venv
+	PORT=$(PORT) SUB=$(SUB) $(PY) -m infra.seed
+dump: venv
+	$(PY) -m infra.local_state dump
+
+# An unsigned local token for another user: make token SUB=alice
+token: venv
+	@$(PY) -m infra.local_api --token $(or $(SUB),local-user)
 
 # In-process `sam local invoke` without Docker: make invoke FN=GetDefaultsFunction EVENT=infra/events/GetDefaultsFunction.json
 invoke: venv
@@ -78,20 +87,37 @@ invoke: venv
 openapi: venv
 	$(PY) -m infra.openapi > docs/openapi.json
 
+# The SAM CLI in its own venv (it pins its own pydantic). samconfig.toml at the root, where SAM looks, links to
+# infra/samconfig.toml, so `make sam ARGS=...` and SAM's own suggested next steps read the same settings.
 $(SAM_VENV)/.installed:
+	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	test -x $(SAM_VENV)/bin/python || $(PY312) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+	@echo "Installing the SAM CLI into $(SAM_VENV) (about 60 s the first time)..."
+	$(SAM_VENV)/bin/pip install --disable-pip-version-check --progress-bar on aws-sam-cli
 	touch $@
 
+SAM := PATH="$$(dirname $(PY312)):$$PATH" AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/sam
+
 build: $(SAM_VENV)/.installed
-	PATH="$$(dirname $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build $(SAM_CONFIG) --template template.yaml
+	$(SAM) build --template template.yaml
 
 validate: $(SAM_VENV)/.installed
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/sam validate $(SAM_CONFIG) --lint --template template.yaml
+	$(SAM) validate --lint --template template.yaml
 
-# Deploys what `make build` built, with the settings in infra/samconfig.toml: make deploy PARAMS="JwtIssuer=... JwtAudience=..."
+# Deploys what `make build` built, with the settings in samconfig.toml: make deploy PARAMS="JwtIssuer=... JwtAudience=..."
 deploy: build
-	$(SAM_VENV)/bin/sam deploy $(SAM_CONFIG) $(if $(PARAMS),--parameter-overrides $(PARAMS))
+	$(SAM) deploy $(if $(PARAMS),--parameter-overrides $(PARAMS))
+
+# After a first deploy: sync code changes to the dev stack as you save, and tail the functions' logs.
+sync: $(SAM_VENV)/.installed
+	$(SAM) sync --watch
+
+logs: $(SAM_VENV)/.installed
+	$(SAM) logs --tail $(if $(FN),--name $(FN))
+
+# Any other SAM command, with the same CLI and settings: make sam ARGS="list stack-outputs"
+sam: $(SAM_VENV)/.installed
+	$(SAM) $(ARGS)
 
 # Mutation testing of the domain modules (about 20 minutes): the score and its survivors go in docs/benchmarks.md.
 mutate: venv

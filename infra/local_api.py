@@ -11,6 +11,7 @@ import argparse
 import base64
 import contextlib
 import errno
+import functools
 import ipaddress
 import json
 import os
@@ -25,7 +26,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra import runtime
+from infra import local_state, runtime
 from infra.local_aws import LocalAws
 from modelconfig.api import errors
 from modelconfig.errors import AccessDenied, DomainError, NotAllowedMethod, NotFound, PayloadTooLarge, Unauthenticated
@@ -98,8 +99,15 @@ class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], *, log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        log: Callable[[str], None] | None = None,
+        after_write: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(address, _RequestHandler)
+        self.after_write = after_write  # keeps the embedded AWS's data across restarts (infra/local_state.py)
         host = address[0]
         self.allowed_hosts = {host.lower()} if host not in ("", "0.0.0.0", "::") else set()
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -110,7 +118,10 @@ class LocalApi(ThreadingHTTPServer):
 
     def invoke(self, fn: runtime.Function, event: dict[str, Any]) -> Any:
         with self.invoke_lock:
-            return runtime.handler(fn)(event, runtime.Context(fn))
+            response = runtime.handler(fn)(event, runtime.Context(fn))
+            if self.after_write is not None and event["requestContext"]["http"]["method"] != "GET":
+                self.after_write()
+            return response
 
     @property
     def openapi(self) -> bytes:
@@ -305,7 +316,7 @@ def running(env: dict[str, str], *, timeout: float = 30) -> Iterator[tuple[str, 
         proc.wait(timeout=10)
 
 
-def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None = None) -> None:
+def serve(host: str, port: int, *, embedded: bool, fresh: bool = False, ready: threading.Event | None = None) -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the server prints one line per request itself
     started = time.perf_counter()
     from infra.provider_standin import stand_in_for_unset
@@ -313,7 +324,19 @@ def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None
     standin = stand_in_for_unset() if embedded else None  # offline, every provider without a key or URL
     with LocalAws.start(embedded=embedded) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
-        server = LocalApi((host, port))
+        data = "in " + (aws.endpoint or "real AWS")
+        after_write = None
+        if aws.embedded:
+            if fresh:
+                local_state.forget()
+            items, secrets = local_state.load(aws.refs)
+            data = (
+                f"{local_state.shown(local_state.state_path())}, saved after every write "
+                f"({'started empty' if fresh else f'restored {items} items and {secrets} user secrets'}; "
+                "make run FRESH=1 starts empty; make dump shows it)"
+            )
+            after_write = functools.partial(local_state.save, aws.refs)
+        server = LocalApi((host, port), after_write=after_write)
         bound = server.server_address[1]
         token = sample_token("local-user")
         print(
@@ -321,6 +344,7 @@ def serve(host: str, port: int, *, embedded: bool, ready: threading.Event | None
 Model config service, local API  http://{host}:{bound}   (started in {time.perf_counter() - started:.2f}s)
   AWS        {"embedded moto server at " + str(aws.endpoint) if aws.embedded else aws.endpoint or "real AWS"}
   table      {aws.refs["ConfigTable"]}
+  data       {data}
   platform   {", ".join(aws.platform_providers) or "no provider keys set (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"}
   providers  {_providers_line(standin)}
   identity   the `sub` of the Bearer JWT, decoded WITHOUT checking its signature (local stand-in for the
@@ -363,7 +387,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--real-aws", action="store_true", help="use your AWS credentials and TABLE_NAME instead of embedded moto"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", default=os.environ.get("FRESH", "") not in ("", "0"), help="start empty"
+    )
+    parser.add_argument("--token", metavar="SUB", help="print an unsigned local token for this user id, and exit")
     args = parser.parse_args(argv)
+    if args.token is not None:
+        print(sample_token(args.token))
+        return 0
     if not is_loopback(args.host):
         if args.real_aws:
             parser.error("--real-aws serves real users' data: it binds to loopback only")
@@ -373,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--real-aws needs TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            serve(args.host, args.port, embedded=embedded)
+            serve(args.host, args.port, embedded=embedded, fresh=args.fresh)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

@@ -8,12 +8,22 @@ import pytest
 
 from infra.local_api import running
 
+PROVIDER_VARS = tuple(
+    f"{p}_{what}" for p in ("OPENAI", "ANTHROPIC", "GOOGLE_AI_STUDIO", "GROK") for what in ("API_KEY", "BASE_URL")
+)
+
+
+def local_env(data) -> dict[str, str]:
+    """`make run`'s environment on a fresh machine: no AWS, no provider key or URL (so the provider stand-in
+    answers), and its data in `data` rather than the developer's .local/."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", *PROVIDER_VARS)}
+    return env | {"LOCAL_DATA": str(data)}
+
 
 @pytest.fixture(scope="session")
-def local_api():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
+def local_api(tmp_path_factory):
     # HOST is set to a wildcard to show it moves nothing: only --host on the command line does.
-    env |= {"GOOGLE_AI_STUDIO_API_KEY": "AIza-local-e2e-platform-key-000000", "HOST": "0.0.0.0"}
+    env = local_env(tmp_path_factory.mktemp("local") / "state.json") | {"HOST": "0.0.0.0"}
     with running(env) as (base, lines):
         yield base, lines
 
