@@ -84,8 +84,10 @@ token: venv
 invoke: venv
 	$(PY) -m infra.invoke $(FN) $(EVENT)
 
+# The contract in the repository: the OpenAPI document and the API reference generated from it.
 openapi: venv
 	$(PY) -m infra.openapi > docs/openapi.json
+	$(PY) -m infra.api_reference > docs/api.md
 
 # The SAM CLI in its own venv (it pins its own pydantic). samconfig.toml at the root, where SAM looks, links to
 # infra/samconfig.toml, so `make sam ARGS=...` and SAM's own suggested next steps read the same settings.

@@ -17,7 +17,7 @@ VERSION = "1.0.0"
 @cache
 def document() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 
     merge = OpenAPIMerge(
         title=TITLE,
@@ -28,6 +28,11 @@ def document() -> dict[str, Any]:
         ),
         security_schemes={"jwt": HTTPBearer(bearerFormat="JWT")},
         security=[{"jwt": []}],
+        tags=[
+            Tag(name="configs", description="Each agent action's model config: defaults, your overrides, the catalog"),
+            Tag(name="keys", description="Your own provider keys (BYOK): checked on save, never returned"),
+            Tag(name="test", description="A real provider call with a config, to see that it works"),
+        ],
         on_conflict="error",
     )
     for fn in runtime.functions():
@@ -38,14 +43,15 @@ def document() -> dict[str, Any]:
 
 def _without_422(doc: dict[str, Any]) -> dict[str, Any]:
     """Powertools documents a 422 on every validated route; this API answers validation errors with 400 (the
-    SPEC envelope), so the 422 entries go, and with them the schemas nothing refers to any more."""
+    envelope), so the 422 entries go, and with them every schema nothing refers to any more."""
     for operations in doc.get("paths", {}).values():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
     schemas = doc.get("components", {}).get("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):  # the second is referred to only by the first
-        if f'"#/components/schemas/{name}"' not in json.dumps(doc):
-            schemas.pop(name, None)
+    # Powertools' own error shapes, referred to only by the 422s and by each other: gone once nothing refers.
+    while unused := [n for n in schemas if f'"#/components/schemas/{n}"' not in json.dumps(doc)]:
+        for name in unused:
+            schemas.pop(name)
     return doc
 
 

@@ -10,7 +10,13 @@ from modelconfig.schemas import MessageData, Ok
 app = create_app()
 
 
-@app.delete("/api/model-configs/<agentAction>", responses=route_responses(404), summary="Reset one override")
+@app.delete(
+    "/api/model-configs/<agentAction>",
+    responses=route_responses(404),
+    summary="Reset one override",
+    operation_id="deleteConfig",
+    tags=["configs"],
+)
 def delete_config(agentAction: Annotated[AgentActionName, Path()]) -> Ok[MessageData]:
     return Ok(data=configs.delete_config(user_id(app), agentAction))
 

@@ -10,7 +10,13 @@ from modelconfig.schemas import KeyDeletedData, Ok
 app = create_app()
 
 
-@app.delete("/api/byok-keys/<provider>", responses=route_responses(429, 404), summary="Delete a provider key")
+@app.delete(
+    "/api/byok-keys/<provider>",
+    responses=route_responses(429, 404),
+    summary="Delete a provider key",
+    operation_id="deleteKey",
+    tags=["keys"],
+)
 def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[KeyDeletedData]:
     return Ok(data=keys.delete_key(user_id(app), provider))
 

@@ -10,7 +10,13 @@ from modelconfig.schemas import ConfigData, Ok
 app = create_app()
 
 
-@app.get("/api/model-configs/<agentAction>", responses=route_responses(), summary="Get one merged config")
+@app.get(
+    "/api/model-configs/<agentAction>",
+    responses=route_responses(),
+    summary="Get one merged config",
+    operation_id="getConfig",
+    tags=["configs"],
+)
 def get_config(agentAction: Annotated[AgentActionName, Path()]) -> Ok[ConfigData]:
     return Ok(data=configs.get_config(user_id(app), agentAction))
 

@@ -7,7 +7,13 @@ from modelconfig.schemas import DefaultsData, Ok
 app = create_app()
 
 
-@app.get("/api/model-configs/defaults", responses=route_responses(), summary="Defaults, agents and models")
+@app.get(
+    "/api/model-configs/defaults",
+    responses=route_responses(),
+    summary="Defaults, agents and models",
+    operation_id="getDefaults",
+    tags=["configs"],
+)
 def get_defaults() -> Ok[DefaultsData]:
     return Ok(data=configs.defaults_view())
 

@@ -10,7 +10,13 @@ from modelconfig.schemas import ByokProvidersData, Ok
 app = create_app()
 
 
-@app.get("/api/model-configs/byok-providers", responses=route_responses(), summary="BYOK providers and models")
+@app.get(
+    "/api/model-configs/byok-providers",
+    responses=route_responses(),
+    summary="BYOK providers and models",
+    operation_id="listByokProviders",
+    tags=["keys"],
+)
 def list_byok_providers(agentAction: Annotated[AgentActionName | None, Query()] = None) -> Ok[ByokProvidersData]:
     return Ok(data=configs.byok_providers(user_id(app), agentAction))
 

@@ -7,7 +7,13 @@ from modelconfig.schemas import ConfigsData, Ok
 app = create_app()
 
 
-@app.get("/api/model-configs", responses=route_responses(), summary="List merged configs and defaults")
+@app.get(
+    "/api/model-configs",
+    responses=route_responses(),
+    summary="List merged configs and defaults",
+    operation_id="listConfigs",
+    tags=["configs"],
+)
 def list_configs() -> Ok[ConfigsData]:
     return Ok(data=configs.list_configs(user_id(app)))
 

@@ -7,7 +7,13 @@ from modelconfig.schemas import KeysData, Ok
 app = create_app()
 
 
-@app.get("/api/byok-keys", responses=route_responses(), summary="Key status per BYOK provider")
+@app.get(
+    "/api/byok-keys",
+    responses=route_responses(),
+    summary="Key status per BYOK provider",
+    operation_id="listKeys",
+    tags=["keys"],
+)
 def list_keys() -> Ok[KeysData]:
     return Ok(data=keys.list_keys(user_id(app)))
 

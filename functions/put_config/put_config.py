@@ -10,7 +10,13 @@ from modelconfig.schemas import Ok, SavedConfigData, UpdateBody
 app = create_app()
 
 
-@app.put("/api/model-configs/<agentAction>", responses=route_responses(403), summary="Save an override")
+@app.put(
+    "/api/model-configs/<agentAction>",
+    responses=route_responses(403),
+    summary="Save an override",
+    operation_id="putConfig",
+    tags=["configs"],
+)
 def put_config(
     agentAction: Annotated[AgentActionName, Path()], body: Annotated[UpdateBody, Body()]
 ) -> Ok[SavedConfigData]:

@@ -14,6 +14,8 @@ app = create_app()
     "/api/byok-keys/<provider>",
     responses=route_responses(429),
     summary="Check and store a provider key",
+    operation_id="putKey",
+    tags=["keys"],
     description="Asks the provider whether the key works (GET of its model list) before storing it: a key the "
     "provider rejects is a 400 and is not stored; when the check itself fails, the key is stored without "
     "verifiedAt and the answer says why in verifyError. `verify=false` stores without asking.",

@@ -7,7 +7,13 @@ from modelconfig.schemas import Ok, ResetData
 app = create_app()
 
 
-@app.post("/api/model-configs/reset-all", responses=route_responses(), summary="Reset every override")
+@app.post(
+    "/api/model-configs/reset-all",
+    responses=route_responses(),
+    summary="Reset every override",
+    operation_id="resetAllConfigs",
+    tags=["configs"],
+)
 def reset_all() -> Ok[ResetData]:
     return Ok(data=configs.reset_all(user_id(app)))
 

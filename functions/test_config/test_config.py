@@ -9,7 +9,13 @@ from modelconfig.schemas import Ok, TestBody, TestData
 app = create_app()
 
 
-@app.post("/api/model-configs/test", responses=route_responses(429), summary="Test a config with a real call")
+@app.post(
+    "/api/model-configs/test",
+    responses=route_responses(429),
+    summary="Test a config with a real call",
+    operation_id="testConfig",
+    tags=["test"],
+)
 def test_config(body: Annotated[TestBody, Body()]) -> Ok[TestData]:
     context = app.lambda_context
     return Ok(

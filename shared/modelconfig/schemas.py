@@ -74,7 +74,8 @@ class Schema(BaseModel):
     """Every shape here. Each function uses a few of them, so each is built on first use, not at import:
     building all of them costs a cold start about 40 ms."""
 
-    model_config = ConfigDict(defer_build=True)
+    # Field titles are the wire names (`testPrompt`), not pydantic's default (`Testprompt`).
+    model_config = ConfigDict(defer_build=True, field_title_generator=lambda name, _info: name)
 
 
 class Request(Schema):
@@ -128,6 +129,15 @@ class ConfigFields(Request):
 
 
 class UpdateBody(ConfigFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"modelName": "anthropic/claude-opus-4-5", "maxTokens": 8000, "reasoningEffort": "high"},
+                {"modelName": "disabled"},
+            ]
+        }
+    )
+
     modelName: ModelId
 
 
@@ -136,6 +146,15 @@ class TempConfig(ConfigFields):
 
 
 class TestBody(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"agentActionName": "blueprint", "testPrompt": "Say hi"},
+                {"agentActionName": "blueprint", "useUserKeys": False, "tempConfig": {"modelName": "openai/gpt-5"}},
+            ]
+        }
+    )
+
     agentActionName: AgentActionName
     testPrompt: Annotated[str, Field(max_length=MAX_TEST_PROMPT)] | None = None
     useUserKeys: Annotated[bool, Field(strict=True)] = True
@@ -143,6 +162,15 @@ class TestBody(Request):
 
 
 class KeyBody(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"apiKey": "sk-ant-api03-your-key"},
+                {"apiKey": "sk-proj-your-key", "expiresAt": "2027-06-30T00:00:00Z"},
+            ]
+        }
+    )
+
     # SecretStr: any repr of the body (a debug log of route arguments, a traceback) shows '**********'.
     apiKey: Annotated[SecretStr, Field(min_length=1, max_length=512)]
     expiresAt: Instant | None = Field(

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from infra import openapi, runtime
+from infra import api_reference, openapi, runtime
 
 EVENTS = runtime.ROOT / "infra" / "events"
 
@@ -85,9 +85,43 @@ def test_make_invoke_says_which_functions_exist():
     assert missing.returncode == 2 and "cannot read the event infra/events/nope.json" in missing.stderr
 
 
-def test_committed_openapi_document_is_in_sync():
+def test_committed_openapi_document_and_api_reference_are_in_sync():
     committed = (runtime.ROOT / "docs" / "openapi.json").read_text()
     assert committed == openapi.text(), "run `make openapi` and commit docs/openapi.json"
+    reference = (runtime.ROOT / "docs" / "api.md").read_text()
+    assert reference == api_reference.text(), "run `make openapi` and commit docs/api.md"
+    for path in json.loads(committed)["paths"]:
+        assert f"`{path}`" in reference
+
+
+def test_the_openapi_document_reads_well():
+    doc = openapi.document()
+    operations = [op for ops in doc["paths"].values() for op in ops.values()]
+    assert sorted(op["operationId"] for op in operations) == [
+        "deleteConfig", "deleteKey", "getConfig", "getDefaults", "listByokProviders", "listConfigs", "listKeys",
+        "putConfig", "putKey", "resetAllConfigs", "testConfig",
+    ]  # fmt: skip
+    assert {tag for op in operations for tag in op["tags"]} == {t["name"] for t in doc["tags"]} == {
+        "configs", "keys", "test"
+    }  # fmt: skip
+    schemas = doc["components"]["schemas"]
+    text = json.dumps(doc)
+    assert [n for n in schemas if f'"#/components/schemas/{n}"' not in text] == []  # no orphan schema
+    titles = [f.get("title") for s in schemas.values() for f in s.get("properties", {}).values()]
+    assert "testPrompt" in titles and "Testprompt" not in titles
+    for body in ("UpdateBody", "TestBody", "KeyBody"):
+        assert schemas[body]["examples"], body
+
+
+def test_the_readme_and_docs_link_only_inside_the_repository():
+    import re
+
+    for doc in [runtime.ROOT / "README.md", *(runtime.ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#]+)", doc.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            assert (doc.parent / target).resolve().is_relative_to(runtime.ROOT), f"{doc.name} links to {target}"
+            assert (doc.parent / target).exists(), f"{doc.name} links to a missing {target}"
 
 
 def test_openapi_has_every_route_with_bounds_and_enums():

@@ -1,0 +1,79 @@
+"""`make run`'s data across restarts (.local/, or LOCAL_DATA), `make seed` and `make dump`, the offline
+provider stand-in, and a checkout that stays clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+
+from infra import runtime
+from infra.local_api import running, sample_token
+from tests.e2e.conftest import local_env
+
+ALICE = {"authorization": f"Bearer {sample_token('alice')}"}
+KEY = "sk-ant-api03-local-e2e-key-0000000000"
+
+
+def make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["make", "-s", *args], cwd=runtime.ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain"], cwd=runtime.ROOT, capture_output=True, text=True).stdout
+
+
+def test_data_survives_a_restart_and_fresh_starts_empty(tmp_path):
+    before = git_status()
+    env = local_env(tmp_path / "state.json")
+    with running(env) as (base, lines):
+        assert "STAND-IN on http://127.0.0.1:" in "".join(lines)  # the banner says the providers are stood in
+        assert httpx.put(f"{base}/api/byok-keys/anthropic", json={"apiKey": KEY}, headers=ALICE).status_code == 200
+        body = {"modelName": "anthropic/claude-opus-4-5", "maxTokens": 777}
+        assert httpx.put(f"{base}/api/model-configs/blueprint", json=body, headers=ALICE).status_code == 200
+    assert oct((tmp_path / "state.json").stat().st_mode & 0o777) == "0o600"  # it holds local users' keys
+    with running(env) as (base, lines):
+        assert "restored 3 items and 1 user secrets" in "".join(lines)
+        config = httpx.get(f"{base}/api/model-configs/blueprint", headers=ALICE).json()["data"]["config"]
+        assert (config["name"], config["max_tokens"], config["isUserOverride"]) == (body["modelName"], 777, True)
+        tested = httpx.post(f"{base}/api/model-configs/test", json={"agentActionName": "blueprint"}, headers=ALICE)
+        assert tested.json()["data"]["testResult"]["success"] is True  # the restored key, sent to the stand-in
+    with running(env | {"FRESH": "1"}) as (base, lines):
+        assert "started empty" in "".join(lines)
+        config = httpx.get(f"{base}/api/model-configs/blueprint", headers=ALICE).json()["data"]["config"]
+        assert config["isUserOverride"] is False
+    assert git_status() == before  # nothing of a run lands in the checkout
+
+
+def test_make_seed_and_make_dump(tmp_path):
+    env = local_env(tmp_path / "state.json")
+    with running(env) as (base, _lines):
+        port = base.rsplit(":", 1)[1]
+        seeded = make("seed", f"PORT={port}", env=env)
+        assert seeded.returncode == 0, seeded.stderr
+        assert seeded.stdout.splitlines()[0] == "PUT /api/byok-keys/anthropic -> 200"
+        dumped = make("dump", env=env)
+    assert dumped.returncode == 0, dumped.stderr
+    out = dumped.stdout
+    assert "USER#local-user  CONFIG#blueprint" in out and "USER#local-user  BYOK#anthropic" in out
+    assert "secret model-config/byok/local-user" in out and '"anthropic": "sk-a****0000"' in out
+    from infra.seed import SAMPLE_KEY
+
+    assert SAMPLE_KEY not in out and SAMPLE_KEY[4:-4] not in out  # masked
+
+
+def test_make_seed_without_a_server_says_so(tmp_path):
+    env = local_env(tmp_path / "state.json") | {"PORT": "9"}
+    out = make("seed", "PORT=9", env=env)
+    assert out.returncode != 0
+    assert "nothing answers at http://127.0.0.1:9: start `make run` first (or set PORT)" in out.stderr
+
+
+def test_make_token_makes_a_token_for_any_user():
+    out = make("token", "SUB=alice", env=dict(os.environ))
+    assert out.stdout.strip() == sample_token("alice")
+    assert subprocess.run(
+        [sys.executable, "-m", "infra.local_api", "--token", "bob"], cwd=runtime.ROOT, capture_output=True, text=True
+    ).stdout.strip() == sample_token("bob")
