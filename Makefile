@@ -21,7 +21,7 @@ PYTEST := $(PY) -m pytest -q
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	test -x $(PY) || $(PY312) -m venv $(VENV)
-	@echo "Installing uv, then the locked dependencies into $(VENV) (about 40 s the first time, most of it downloads)..."
+	@echo "Installing uv, then the locked dependencies into $(VENV) (about 10 s the first time, most of it downloads)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) sync --frozen --extra dev --inexact
 	touch $@
@@ -94,7 +94,7 @@ openapi: venv
 $(SAM_VENV)/.installed:
 	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	test -x $(SAM_VENV)/bin/python || $(PY312) -m venv $(SAM_VENV)
-	@echo "Installing the SAM CLI into $(SAM_VENV) (about 60 s the first time)..."
+	@echo "Installing the SAM CLI into $(SAM_VENV), once (most of the first make build's 70 s)..."
 	$(SAM_VENV)/bin/pip install --disable-pip-version-check --progress-bar on aws-sam-cli
 	touch $@
 
