@@ -77,3 +77,23 @@ def test_make_token_makes_a_token_for_any_user():
     assert subprocess.run(
         [sys.executable, "-m", "infra.local_api", "--token", "bob"], cwd=runtime.ROOT, capture_output=True, text=True
     ).stdout.strip() == sample_token("bob")
+
+
+def test_a_real_key_or_base_url_switches_the_stand_in_off_for_that_provider():
+    from infra.provider_standin import KEYS, stand_in_for_unset
+
+    env = {"OPENAI_API_KEY": "sk-real-0000000000", "ANTHROPIC_BASE_URL": "https://proxy.example/anthropic"}
+    server = stand_in_for_unset(env)
+    try:
+        assert server is not None and server.stood_in == ["google-ai-studio", "grok"]
+        assert env["OPENAI_API_KEY"] == "sk-real-0000000000" and "OPENAI_BASE_URL" not in env
+        assert env["ANTHROPIC_BASE_URL"] == "https://proxy.example/anthropic" and "ANTHROPIC_API_KEY" not in env
+        assert env["GOOGLE_AI_STUDIO_API_KEY"] == KEYS["google-ai-studio"]
+        assert env["GROK_BASE_URL"] == f"{server.base}/grok/v1"
+        models = httpx.get(f"{server.base}/grok/v1/models", headers={"authorization": "Bearer xai-invalid-key"})
+        assert models.status_code == 401  # a key containing 'invalid' is rejected, as a provider would
+    finally:
+        if server is not None:
+            server.stop()
+    every = {v: "set" for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_AI_STUDIO_API_KEY", "GROK_API_KEY")}
+    assert stand_in_for_unset(every) is None  # every provider real: no stand-in at all
