@@ -34,6 +34,7 @@ LEASE_WAIT_SECONDS = 3.0
 MAX_KEY_LENGTH = 512
 MASK = "****"
 MAX_EXPIRY_DAYS = 366
+MAX_VERIFY_ERROR = 200  # characters of verifyError (SPEC section 4); the normalised messages are far shorter
 LAMBDA_MARGIN_SECONDS = 1.0  # the check ends this long before the Lambda's own timeout
 
 
@@ -105,7 +106,7 @@ def verify(provider: str, key: str, time_left: Callable[[], float]) -> str | Non
     logger.info("key check", extra={"provider": provider, "outcome": outcome, "error": verdict.error})
     if verdict.accepted is False:
         raise InvalidInput(f"the provider rejected this key ({verdict.error})")
-    return verdict.error
+    return verdict.error[:MAX_VERIFY_ERROR] if verdict.error is not None else None
 
 
 def put_key(

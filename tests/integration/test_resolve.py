@@ -9,6 +9,7 @@ import pytest
 
 from infra import runtime
 from modelconfig import clock, resolve
+from modelconfig.catalog import CATALOG
 from tests.conftest import PLATFORM_KEYS, Api
 
 ANTHROPIC_KEY = "sk-ant-api03-abcdefghij0123456789ABCDEFGHIJ"
@@ -16,7 +17,7 @@ RENEWED_KEY = "sk-ant-api03-renewed-0123456789ABCDEFGHIJ"
 PLATFORM_GOOGLE = PLATFORM_KEYS["google-ai-studio"]
 OPUS = "anthropic/claude-opus-4-5"
 PRO = "google-ai-studio/gemini-2.5-pro"
-ACTIONS = [a for a in json.loads((runtime.SHARED / "modelconfig" / "catalog.json").read_text())["agents"]]
+ACTIONS = [{"key": key} for key in CATALOG.actions]  # in the catalog's order
 NOW = 1_794_996_000.0  # 2026-11-18T10:00:00Z
 
 
