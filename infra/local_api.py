@@ -322,7 +322,7 @@ def serve(host: str, port: int, *, embedded: bool, fresh: bool = False, ready: t
     from infra.provider_standin import stand_in_for_unset
 
     standin = stand_in_for_unset() if embedded else None  # offline, every provider without a key or URL
-    with LocalAws.start(embedded=embedded) as aws:
+    with LocalAws.start(embedded=embedded, port=port + 1 if port else 0) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
         data = "in " + (aws.endpoint or "real AWS")
         after_write = None

@@ -70,15 +70,19 @@ class LocalAws:
 
     @classmethod
     @contextmanager
-    def start(cls, *, embedded: bool = True, provision: bool = True) -> Iterator[LocalAws]:
-        """AWS for the duration of the block; the environment it changes is put back afterwards."""
+    def start(cls, *, embedded: bool = True, provision: bool = True, port: int = 0) -> Iterator[LocalAws]:
+        """AWS for the duration of the block; the environment it changes is put back afterwards. The embedded
+        moto listens on `port` when it is free (`make run` asks for its own port + 1), else on any free port."""
         saved = dict(os.environ)
         server = None
         if embedded:
             import logging
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per *API* request is ours to print
-            server = AtomicMotoServer()
+            try:
+                server = AtomicMotoServer(port=port)
+            except OSError:
+                server = AtomicMotoServer()
             server.start()
             os.environ.update(
                 AWS_ENDPOINT_URL=server.endpoint,

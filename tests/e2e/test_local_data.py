@@ -3,6 +3,7 @@ provider stand-in, and a checkout that stays clean."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -97,3 +98,23 @@ def test_a_real_key_or_base_url_switches_the_stand_in_off_for_that_provider():
             server.stop()
     every = {v: "set" for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_AI_STUDIO_API_KEY", "GROK_API_KEY")}
     assert stand_in_for_unset(every) is None  # every provider real: no stand-in at all
+
+
+def test_make_invoke_acts_on_the_running_servers_data_through_its_fixed_aws_port(tmp_path):
+    env = local_env(tmp_path / "state.json")
+    with running(env) as (base, lines):
+        port = int(base.rsplit(":", 1)[1])
+        assert f"embedded moto server at http://127.0.0.1:{port + 1}" in "".join(lines)
+        body = {"modelName": "disabled"}
+        headers = {"authorization": f"Bearer {sample_token('auth0|sample-user')}"}  # the samples' user
+        assert httpx.put(f"{base}/api/model-configs/blueprint", json=body, headers=headers).status_code == 200
+        done = subprocess.run(
+            [sys.executable, "-m", "infra.invoke", "ResolveFunction"],
+            cwd=runtime.ROOT,
+            env=env | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port + 1}"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["resolved"]["blueprint"]["model"] == "disabled"  # the server's data
