@@ -7,6 +7,7 @@ The platform keys secret is not saved: it comes from the environment on every st
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -51,14 +52,18 @@ def _user_secrets(sm: Any, prefix: str) -> dict[str, str]:
     return found
 
 
-def save(refs: dict[str, str], path: Path | None = None) -> None:
-    """Write the table and the user secrets to `path` (atomically: a crash never leaves half a file)."""
+@functools.cache
+def _clients() -> tuple[Any, Any]:
+    """The embedded AWS's clients, made once per server (each costs a service model's load)."""
     import boto3
 
-    state = {
-        "items": _scan(boto3.client("dynamodb"), refs["ConfigTable"]),
-        "secrets": _user_secrets(boto3.client("secretsmanager"), refs["UserSecretPrefix"]),
-    }
+    return boto3.client("dynamodb"), boto3.client("secretsmanager")
+
+
+def save(refs: dict[str, str], path: Path | None = None) -> None:
+    """Write the table and the user secrets to `path` (atomically: a crash never leaves half a file)."""
+    ddb, sm = _clients()
+    state = {"items": _scan(ddb, refs["ConfigTable"]), "secrets": _user_secrets(sm, refs["UserSecretPrefix"])}
     path = path or state_path()
     with _lock:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,10 +78,8 @@ def load(refs: dict[str, str], path: Path | None = None) -> tuple[int, int]:
     path = path or state_path()
     if not path.exists():
         return 0, 0
-    import boto3
-
     state = json.loads(path.read_text())
-    ddb, sm = boto3.client("dynamodb"), boto3.client("secretsmanager")
+    ddb, sm = _clients()
     items = state.get("items", [])
     for start in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
