@@ -11,5 +11,10 @@ def now() -> float:
     return time.time()
 
 
+def iso(seconds: float) -> str:
+    """A time as the domain writes it: UTC, milliseconds, `Z` (so stored times sort as they compare)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.fromtimestamp(now(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(now())

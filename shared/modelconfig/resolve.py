@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -35,7 +34,7 @@ from modelconfig.storage import keystatus, partitions, secrets
 from modelconfig.storage.keystatus import KeyRecord
 
 MAX_CACHED_USERS = 1000  # secrets kept per instance: a bounded cache, the least recently used goes first
-LAST_USED_EVERY = timedelta(hours=1)
+LAST_USED_EVERY_SECONDS = 3600
 
 Fingerprint = tuple[tuple[str, str], ...]  # (provider, updatedAt) of every key status the secret was read with
 
@@ -85,7 +84,7 @@ class Target(NamedTuple):
 def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: Grants, used: set[str]) -> Target:
     model = CATALOG.models[model_id]
     provider = model.provider
-    if model_id == DISABLED or provider is None:
+    if provider is None:  # the `disabled` model, the only one without a provider: no call, so no key
         return Target(DISABLED, None, None, None, None, None)
     base_url = settings().base_urls.get(provider) or None
     try:
@@ -140,8 +139,7 @@ def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
 def _mark_used(user_id: str, records: Mapping[str, KeyRecord], providers: set[str]) -> None:
     """Set `lastUsedAt` of each served user key whose mark is unset or over an hour old. Best effort: the
     answer is right either way, so a fault here is logged, never the caller's failure."""
-    now = datetime.fromtimestamp(clock.now(), UTC)
-    stale_before = (now - LAST_USED_EVERY).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stale_before = clock.iso(clock.now() - LAST_USED_EVERY_SECONDS)
     for provider in sorted(providers):
         record = records[provider]
         if record.last_used_at is not None and record.last_used_at > stale_before:

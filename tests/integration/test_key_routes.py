@@ -287,3 +287,16 @@ def test_secrets_manager_down_is_503(api, aws):
     assert reply.status == 503 and reply.error["name"] == "ServiceUnavailable"
     assert lock_item(aws) == []
     assert OPENAI_KEY not in str(reply.raw)
+
+
+def test_a_taken_over_put_keeps_its_own_record_over_the_repair(api, aws):
+    # A PUT of anthropic that wrote the secret and died before its status write and lease release.
+    aws.secretsmanager.create_secret(
+        Name=secrets.secret_name("user-a"), SecretString=json.dumps({"anthropic": ANTHROPIC_KEY})
+    )
+    keystatus.acquire_lease("user-a", "dead-writer", lease_seconds=-1, wait_seconds=0)
+    reply = api.put("/api/byok-keys/anthropic", {"apiKey": "sk-ant-api03-new-0123456789abcdEFGH"})
+    assert reply.status == 200
+    status = status_items(aws)["anthropic"]
+    assert status["keyPreview"]["S"] == "sk-a****EFGH"  # this write's own record, not a repair of the old key
+    assert status["verifiedAt"]["S"] == reply.data["verifiedAt"]  # the repair's record has no verifiedAt

@@ -136,6 +136,7 @@ def test_a_platform_provider_whose_key_is_missing_gives_an_error_not_a_key(api, 
     answer = resolved("user-a", "blueprint")["blueprint"]
     assert (answer["provider"], answer["keySource"], answer["apiKey"]) == ("openai", None, None)
     assert answer["error"] == "no platform API key is configured for provider 'openai'"
+    assert answer["model"] == "gpt-5" and answer["baseUrl"].endswith("/openai/v1")  # where it would call
 
 
 def test_an_override_is_inactive_after_its_key_is_deleted(api, aws):
@@ -203,11 +204,43 @@ def test_last_used_at_is_written_at_most_once_an_hour(api, aws, frozen_clock):
     calls = aws.count_calls()
     resolved("user-a", "blueprint")
     assert "dynamodb.UpdateItem" not in calls
-    frozen_clock[0] += 2 * 60  # 61 minutes after the last mark
+    frozen_clock[0] += 60  # an hour to the millisecond after the last mark: due again
     calls = aws.count_calls()
     resolved("user-a", "blueprint")
     assert calls["dynamodb.UpdateItem"] == 1
-    assert key_status(api, "anthropic")["lastUsedAt"] == "2026-11-18T11:01:00.000Z"
+    assert key_status(api, "anthropic")["lastUsedAt"] == "2026-11-18T11:00:00.000Z"
+
+
+def test_each_served_key_gets_its_own_hourly_mark(api, aws, frozen_clock):
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    api.put("/api/byok-keys/openai", {"apiKey": "sk-proj-0123456789abcdefghijABCD"})
+    api.put("/api/model-configs/blueprint", {"modelName": OPUS})
+    api.put("/api/model-configs/phaseGeneration", {"modelName": "openai/gpt-5"})
+    resolved("user-a", "blueprint", "phaseGeneration")  # both marked at 10:00
+    frozen_clock[0] += 60
+    api.put("/api/byok-keys/openai", {"apiKey": "sk-proj-renewed-0123456789abcdef"})  # a new key: never used
+    resolved("user-a", "blueprint", "phaseGeneration")
+    assert key_status(api, "anthropic")["lastUsedAt"] == "2026-11-18T10:00:00.000Z"  # fresh: not written again
+    assert key_status(api, "openai")["lastUsedAt"] == "2026-11-18T10:01:00.000Z"  # the renewed key, marked
+
+
+def test_the_secret_cache_holds_its_bound_of_users(aws, monkeypatch):
+    monkeypatch.setattr(resolve, "MAX_CACHED_USERS", 2)
+    for user in ("u1", "u2"):
+        Api(user).put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+        Api(user).put("/api/model-configs/blueprint", {"modelName": OPUS})
+        resolved(user, "blueprint")
+    calls = aws.count_calls()
+    resolved("u1", "blueprint")  # two users fit: still cached
+    assert "secretsmanager.GetSecretValue" not in calls
+    Api("u3").put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    Api("u3").put("/api/model-configs/blueprint", {"modelName": OPUS})
+    resolved("u3", "blueprint")  # a third: the least recently used (u2) goes
+    calls = aws.count_calls()
+    resolved("u1", "blueprint")
+    assert "secretsmanager.GetSecretValue" not in calls
+    resolved("u2", "blueprint")
+    assert calls["secretsmanager.GetSecretValue"] == 1
 
 
 def test_only_the_callers_partition_is_read(api, aws):

@@ -10,7 +10,7 @@ from infra import runtime
 from modelconfig import clock, sweep
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import secrets
-from tests.conftest import Api, reset_caches
+from tests.conftest import PLATFORM_SECRET, Api, reset_caches
 from tests.integration.test_faults import fail
 
 ANTHROPIC_KEY = "sk-ant-api03-abcdefghij0123456789ABCDEFGHIJ"
@@ -349,6 +349,20 @@ def test_views_and_affected_actions_follow_the_platform_secret_and_survive_it_fa
     fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500, times=5)
     reply = api.get("/api/model-configs/blueprint")
     assert reply.status == 200 and reply.data["config"]["isUserOverride"] is True
+    reset_caches()  # the key back, on a healthy cold start
+    assert api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY}).status == 200
+    reset_caches()  # and a DELETE on such a cold start: the key goes, and the answer is no 503
+    fail(
+        aws_clients.secretsmanager(),
+        "GetSecretValue",
+        "InternalServiceError",
+        status=500,
+        times=5,
+        when=lambda request: PLATFORM_SECRET in str(request.get("body")),  # the platform secret only
+    )
+    deleted = api.delete("/api/byok-keys/anthropic")
+    assert deleted.status == 200 and deleted.data["affectedActions"] == []
+    assert aws.user_secret("user-s") is None
     assert "platform keys secret unreadable: no override is shown inactive for lack of a key" in [
         line["message"] for line in log_lines() if line["level"] == "WARNING"
     ]
