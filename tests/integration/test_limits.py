@@ -142,7 +142,15 @@ def test_a_slow_provider_under_a_short_lambda_deadline_answers_before_it(aws, pr
     fn = runtime.function("TestConfigFunction")
     route = fn.routes[0]
     event = runtime.http_event(route, claims={"sub": "user-a"}, body=json.dumps({"agentActionName": "blueprint"}))
-    raw = runtime.handler(fn)(event, runtime.Context(fn, timeout_seconds=2.5))  # 2.5 s left of the Lambda
+
+    class TwoAndAHalfSecondsLeft(runtime.Context):
+        """The Lambda's remaining time when the deadline is computed, whatever the AWS calls before it took
+        on a busy machine (a real clock here made the deadline 1.2 s once, under mutation testing)."""
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 2500
+
+    raw = runtime.handler(fn)(event, TwoAndAHalfSecondsLeft(fn))
     status, body = runtime.parse_response(raw)
     assert status == 200
     assert body["data"]["testResult"]["success"] is False
