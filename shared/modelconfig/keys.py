@@ -19,9 +19,11 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from botocore.exceptions import ClientError
+
 from modelconfig import clock, configs, limits
 from modelconfig.catalog import CATALOG
-from modelconfig.errors import InvalidInput, NotFound
+from modelconfig.errors import InvalidInput, NotFound, ServiceUnavailable
 from modelconfig.observability import logger
 from modelconfig.providers import wire
 from modelconfig.schemas import KeyDeletedData, KeysData, KeyStatus, SavedKey
@@ -78,6 +80,15 @@ def list_keys(user_id: str) -> KeysData:
     stored = keystatus.query(user_id)
     now = clock.now_iso()
     return KeysData(providers=[status(p, stored.get(p), now) for p in CATALOG.byok_providers])
+
+
+def mark_used(user_id: str, record: KeyRecord) -> None:
+    """Record that the user's key `record` describes was sent to its provider or served (`lastUsedAt`). Best
+    effort: the use has happened either way, so a fault here is logged, never the request's failure."""
+    try:
+        keystatus.mark_used(user_id, record, clock.now_iso())
+    except (ServiceUnavailable, ClientError) as exc:
+        logger.warning("could not record the key's lastUsedAt", extra={"cause": type(exc).__name__})
 
 
 def _check_expiry(expires_at: str | None) -> None:

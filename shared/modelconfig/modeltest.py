@@ -13,19 +13,15 @@ import math
 import time
 from collections.abc import Callable
 
-from botocore.exceptions import ClientError
-
-from modelconfig import access, clock, limits
+from modelconfig import access, keys, limits
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, Model
 from modelconfig.configs import merge, overlay, require_allowed
-from modelconfig.errors import ServiceUnavailable
 from modelconfig.observability import logger
 from modelconfig.providers import wire
 from modelconfig.schemas import MergedConfig, TestBody, TestData, TestResult
 from modelconfig.settings import settings
-from modelconfig.storage import keystatus, partitions, secrets
-from modelconfig.storage.keystatus import KeyRecord
+from modelconfig.storage import partitions, secrets
 
 DEFAULT_PROMPT = "Reply with the single word OK."
 PREVIEW_CHARS = 100
@@ -57,7 +53,7 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
         limits.count_test(user_id, source)
         result = _call(model, config, key, source, body.testPrompt or DEFAULT_PROMPT, timeout)
         if source == "user" and model.provider is not None:
-            mark_used(user_id, stored.keys[model.provider])
+            keys.mark_used(user_id, stored.keys[model.provider])
     logger.info(
         "model test",
         extra={
@@ -70,15 +66,6 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
     )
     message = "Test succeeded" if result.success else f"Test failed: {result.error}"
     return TestData(testResult=result, message=message)
-
-
-def mark_used(user_id: str, record: KeyRecord) -> None:
-    """Record that the user's key was sent to its provider. Best effort: the call has happened either way, so
-    a fault here is logged, never the request's failure."""
-    try:
-        keystatus.mark_used(user_id, record, clock.now_iso())
-    except (ServiceUnavailable, ClientError) as exc:
-        logger.warning("could not record the key's lastUsedAt", extra={"cause": type(exc).__name__})
 
 
 def _choose_key(user_id: str, model: Model, use_user_keys: bool, grants: Grants) -> tuple[str, KeySource]:

@@ -19,18 +19,17 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from modelconfig import access, clock
+from modelconfig import access, clock, keys
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, DISABLED
 from modelconfig.configs import merge
-from modelconfig.errors import InvalidInput, ServiceUnavailable
+from modelconfig.errors import InvalidInput
 from modelconfig.observability import logger
 from modelconfig.schemas import ResolveEvent
 from modelconfig.settings import settings
-from modelconfig.storage import keystatus, partitions, secrets
+from modelconfig.storage import partitions, secrets
 from modelconfig.storage.keystatus import KeyRecord
 
 MAX_CACHED_USERS = 1000  # secrets kept per instance: a bounded cache, the least recently used goes first
@@ -137,14 +136,9 @@ def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
 
 
 def _mark_used(user_id: str, records: Mapping[str, KeyRecord], providers: set[str]) -> None:
-    """Set `lastUsedAt` of each served user key whose mark is unset or over an hour old. Best effort: the
-    answer is right either way, so a fault here is logged, never the caller's failure."""
+    """Set `lastUsedAt` of each served user key whose mark is unset or an hour old (best effort)."""
     stale_before = clock.iso(clock.now() - LAST_USED_EVERY_SECONDS)
     for provider in sorted(providers):
         record = records[provider]
-        if record.last_used_at is not None and record.last_used_at > stale_before:
-            continue
-        try:
-            keystatus.mark_used(user_id, record, clock.now_iso())
-        except (ServiceUnavailable, ClientError) as exc:
-            logger.warning("could not record the key's lastUsedAt", extra={"cause": type(exc).__name__})
+        if record.last_used_at is None or record.last_used_at <= stale_before:
+            keys.mark_used(user_id, record)

@@ -326,3 +326,16 @@ def test_no_key_in_any_log_line(api, aws, log_lines):
         "keySources",
         "xray_trace_id",
     }
+
+
+def test_a_failed_last_used_write_never_fails_the_answer(api, aws, log_lines):
+    from modelconfig.storage import aws as aws_clients
+    from tests.integration.test_faults import fail
+
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    api.put("/api/model-configs/blueprint", {"modelName": OPUS})
+    fail(aws_clients.dynamodb(), "UpdateItem", "ProvisionedThroughputExceededException", status=400, times=10)
+    answer = resolved("user-a", "blueprint")["blueprint"]
+    assert answer["apiKey"] == ANTHROPIC_KEY
+    assert "could not record the key's lastUsedAt" in [line["message"] for line in log_lines()]
+    assert "lastUsedAt" not in key_status(api, "anthropic")
