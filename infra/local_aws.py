@@ -56,6 +56,17 @@ class AtomicMotoServer:
         self._server.server_close()
 
 
+def is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether `port` can be bound now. Asked first because werkzeug, on a taken port, prints a paragraph
+    and exits the process instead of raising."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -79,10 +90,7 @@ class LocalAws:
             import logging
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per *API* request is ours to print
-            try:
-                server = AtomicMotoServer(port=port)
-            except OSError:
-                server = AtomicMotoServer()
+            server = AtomicMotoServer(port=port if port and is_free(port) else 0)
             server.start()
             os.environ.update(
                 AWS_ENDPOINT_URL=server.endpoint,

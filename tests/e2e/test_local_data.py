@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -100,21 +101,36 @@ def test_a_real_key_or_base_url_switches_the_stand_in_off_for_that_provider():
     assert stand_in_for_unset(every) is None  # every provider real: no stand-in at all
 
 
-def test_make_invoke_acts_on_the_running_servers_data_through_its_fixed_aws_port(tmp_path):
+def test_make_invoke_acts_on_the_running_servers_data_through_the_aws_port_it_prints(tmp_path):
     env = local_env(tmp_path / "state.json")
     with running(env) as (base, lines):
-        port = int(base.rsplit(":", 1)[1])
-        assert f"embedded moto server at http://127.0.0.1:{port + 1}" in "".join(lines)
+        # port + 1 when it was free; whatever it is, the banner names it.
+        moto = re.search(r"embedded moto server at (http://127\.0\.0\.1:\d+)", "".join(lines)).group(1)
         body = {"modelName": "disabled"}
         headers = {"authorization": f"Bearer {sample_token('auth0|sample-user')}"}  # the samples' user
         assert httpx.put(f"{base}/api/model-configs/blueprint", json=body, headers=headers).status_code == 200
         done = subprocess.run(
             [sys.executable, "-m", "infra.invoke", "ResolveFunction"],
             cwd=runtime.ROOT,
-            env=env | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port + 1}"},
+            env=env | {"AWS_ENDPOINT_URL": moto},
             capture_output=True,
             text=True,
             timeout=60,
         )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["resolved"]["blueprint"]["model"] == "disabled"  # the server's data
+
+
+def test_the_embedded_aws_takes_the_port_asked_for_or_any_free_one_when_it_is_taken():
+    import socket
+
+    from infra.local_aws import LocalAws, free_port
+
+    port = free_port()
+    with LocalAws.start(embedded=True, provision=False, port=port) as aws:
+        assert aws.endpoint == f"http://127.0.0.1:{port}"  # make run asks for its own port + 1
+    with socket.socket() as taken:  # the port the embedded moto asks for first is someone else's
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with LocalAws.start(embedded=True, provision=False, port=port) as aws:
+            assert aws.endpoint is not None and aws.endpoint != f"http://127.0.0.1:{port}"
