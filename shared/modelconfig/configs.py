@@ -74,8 +74,8 @@ def merged_views(stored: partitions.UserItems, grants: Grants) -> dict[str, Merg
 def affected_actions(stored: partitions.UserItems, provider: str) -> list[str]:
     """The actions whose merged config changes when the user's `provider` key goes: an override read as
     inactive, or a fallback read as the default fallback."""
-    before = Grants.of(stored.keys, access.platform_providers_or_all)
-    after = Grants.of({p: r for p, r in stored.keys.items() if p != provider}, access.platform_providers_or_all)
+    before = _view_grants(stored)
+    after = _view_grants(stored._replace(keys={p: r for p, r in stored.keys.items() if p != provider}))
     return [
         key
         for key, row in stored.overrides.items()
@@ -166,6 +166,7 @@ def defaults_view() -> DefaultsData:
 
 
 def _view_grants(stored: partitions.UserItems) -> Grants:
+    """What a view judges with: the user's live keys, and a platform list that a fault never empties."""
     return Grants.of(stored.keys, access.platform_providers_or_all)
 
 
