@@ -8,7 +8,7 @@ from infra import runtime
 from modelconfig import sweep
 from modelconfig.errors import InvalidInput
 from modelconfig.storage import aws as aws_clients
-from modelconfig.storage import dynamo, keystatus, overrides
+from modelconfig.storage import dynamo, keystatus, overrides, partitions
 from modelconfig.storage.dynamo import ItemKey
 from modelconfig.storage.keystatus import KeyRecord
 from tests.factories import config_row
@@ -30,7 +30,7 @@ def give_key(user, provider):
 
 
 def remaining(aws):
-    return {(c.user_id, c.action) for u in ("u1", "u2", "u3", "u4") for c in overrides.query(u).values()}
+    return {(c.user_id, c.action) for u in ("u1", "u2", "u3", "u4") for c in partitions.query(u).overrides.values()}
 
 
 def plenty():
@@ -148,7 +148,7 @@ def test_batch_deletes_go_25_at_a_time_and_unprocessed_items_are_retried(aws, mo
     assert calls == len(sizes) == 14  # 25 → 12 → 6 → 3 → 1 twice, then 10 → 5 → 2 → 1
     assert max(sizes) == 25
     assert sizes[:3] == [25, 12, 6]  # a batch, then its unprocessed half, then half of that
-    assert [n for n in range(20) if overrides.query(f"user-{n:02d}")] == []  # every item deleted in the end
+    assert [n for n in range(20) if partitions.query(f"user-{n:02d}").overrides] == []  # every item deleted in the end
 
 
 def test_targeted_reset_of_named_users(seeded):
@@ -156,8 +156,8 @@ def test_targeted_reset_of_named_users(seeded):
     result = runtime.handler(fn)({"id": "ops-7", "detail": {"userIds": ["u3", "nobody"]}}, runtime.Context(fn))
     assert result["runId"] == "ops-7"
     assert result == result | {"scanned": 2, "reset": 2, "resetByReason": {"targeted": 2}, "usersTouched": 1}
-    assert not overrides.query("u3")
-    assert overrides.query("u1")
+    assert not partitions.query("u3").overrides
+    assert partitions.query("u1").overrides
 
 
 @pytest.mark.parametrize(

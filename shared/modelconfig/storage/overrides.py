@@ -67,18 +67,6 @@ def _attributes(row: Override) -> Item:
     }
 
 
-def query(user_id: str) -> dict[str, Override]:
-    """The user's overrides by action, in one Query."""
-    return {o.action: o for o in map(decode, dynamo.query_partition(user_id, prefix=PREFIX))}
-
-
-def get(user_id: str, action: str) -> Override | None:
-    with unavailable_on_fault(dynamo.WHAT):
-        item = dynamodb().get_item(TableName=dynamo.table_name(), Key=dynamo.item_key(user_id, PREFIX + action))
-    found = item.get("Item")
-    return decode(found) if found else None
-
-
 def save(row: Override) -> Override:
     """Replace the override in one UpdateItem; `id` and `createdAt` of an existing override survive."""
     attributes = _attributes(row)
