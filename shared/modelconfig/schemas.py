@@ -4,7 +4,7 @@ web client, so some are camelCase and some snake_case by contract."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentActionName
 
 MAX_TEST_PROMPT = 4000
@@ -62,7 +63,7 @@ def _utc_instant(value: str) -> str:
         raise PydanticCustomError(
             "date_time", "must be an ISO-8601 date-time with a time zone, such as 2027-01-31T00:00:00Z"
         )
-    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return clock.iso(parsed.timestamp())
 
 
 Instant = Annotated[
