@@ -46,6 +46,7 @@ from benchmarks import cost
 from infra import runtime
 from infra.local_api import sample_token
 from infra.local_aws import LocalAws
+from modelconfig.catalog import CATALOG
 from tests.conftest import Api, mocked_aws  # sets fake AWS credentials for in-process runs
 
 BENCH_DIR = runtime.ROOT / ".bench"  # the cold-start runs' Lambda-like sys.path
@@ -86,11 +87,10 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
     try:
         with in_process_aws(**provider.base_urls(), **HIGH_LIMITS) as (_ddb, calls):
             api = Api("bench-user")
-            actions = list(json.loads((runtime.ROOT / "shared/modelconfig/catalog.json").read_text())["agents"])
 
             def put_all() -> None:
-                for a in actions:
-                    api.put(f"/api/model-configs/{a['key']}", {"modelName": a["default"]["name"]})
+                for key, action in CATALOG.actions.items():
+                    api.put(f"/api/model-configs/{key}", {"modelName": action.default.name})
 
             steps: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
                 ("GET /api/model-configs", lambda: api.get("/api/model-configs"), None),
@@ -407,8 +407,7 @@ def resolve_latency(n: int) -> list[tuple[str, float, float, dict[str, int]]]:
         api.put("/api/model-configs/blueprint", {"modelName": OPUS})
         fn = runtime.function("ResolveFunction")
         handler, context = runtime.handler(fn), runtime.Context(fn)
-        actions = list(json.loads((runtime.ROOT / "shared/modelconfig/catalog.json").read_text())["agents"])
-        names = [a["key"] for a in actions]
+        names = list(CATALOG.actions)
         sm = boto3.client("secretsmanager", region_name="us-east-1")
         from modelconfig.storage import dynamo, secrets
 

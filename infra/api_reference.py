@@ -10,19 +10,29 @@ from typing import Any
 
 from infra import openapi
 
-ERRORS = [
-    ("400", "ValidationError", "malformed JSON, wrong types, out-of-range values, unknown action, model or provider, "
-     "a model not allowed for the action (the message lists the allowed ones), a key of the wrong shape or one the "
-     "provider rejects, a bad `expiresAt`"),
-    ("401", "Unauthorized", "no identity: no JWT, or no `sub` claim"),
-    ("403", "Forbidden", "the model's provider is neither platform-enabled nor covered by a live key of yours"),
-    ("404", "NotFound", "nothing to delete, or no such route"),
-    ("405", "MethodNotAllowed", "the path exists, not with this method (`Allow` lists the methods)"),
-    ("413", "PayloadTooLarge", "a body over 1 MB"),
-    ("429", "TooManyRequests", "a per-user limit is spent: `Retry-After` gives the seconds; nothing was done"),
-    ("500", "InternalError", "an unexpected fault; the message carries the request id"),
-    ("503", "ServiceUnavailable", "AWS kept failing after retries, or another change of your keys is under way: retry"),
-]  # fmt: skip
+# When each error is answered; its name and status come from the one error path (modelconfig.api.errors).
+WHEN = {
+    "ValidationError": "malformed JSON, wrong types, out-of-range values, unknown action, model or provider, a model "
+    "not allowed for the action (the message lists the allowed ones), a key of the wrong shape or one the provider "
+    "rejects, a bad `expiresAt`",
+    "Unauthorized": "no identity: no JWT, or no `sub` claim",
+    "Forbidden": "the model's provider is neither platform-enabled nor covered by a live key of yours",
+    "NotFound": "nothing to delete, or no such route",
+    "MethodNotAllowed": "the path exists, not with this method (`Allow` lists the methods)",
+    "PayloadTooLarge": "a body over 1 MB",
+    "TooManyRequests": "a per-user limit is spent: `Retry-After` gives the seconds; nothing was done",
+    "InternalError": "an unexpected fault; the message carries the request id",
+    "ServiceUnavailable": "AWS kept failing after retries, or another change of your keys is under way: retry",
+}
+
+
+def _errors() -> list[tuple[int, str]]:
+    """Every (status, name) an answer can carry: the domain errors', and the 500 of a real fault."""
+    from modelconfig.api.errors import STATUS
+
+    return sorted({(int(status), name) for status, name in STATUS.values()} | {(500, "InternalError")})
+
+
 LIMITS = [
     ("model tests", "10 a minute", "`TEST_LIMIT_PER_MINUTE`", "every `/test` that would call a provider"),
     ("model tests on the platform's keys", "100 a UTC day", "`PLATFORM_TEST_LIMIT_PER_DAY`",
@@ -138,7 +148,7 @@ def text() -> str:
     for name in shared:
         lines += [f"### `{name}`", "", *_fields(doc, doc["components"]["schemas"][name]), ""]
     lines += ["## Errors", "", "| status | `error.name` | when |", "|---|---|---|"]
-    lines += [f"| {status} | `{name}` | {when} |" for status, name, when in ERRORS]
+    lines += [f"| {status} | `{name}` | {WHEN[name]} |" for status, name in _errors()]
     lines += [
         "",
         "## Limits",

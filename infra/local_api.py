@@ -370,7 +370,9 @@ Ctrl-C stops the server and the embedded AWS.
 def _providers_line(standin: Any) -> str:
     if standin is None:
         return "real: each provider's key or base URL is set"
-    real = [p for p in ("openai", "anthropic", "google-ai-studio", "grok") if p not in standin.stood_in]
+    from infra.provider_standin import PREFIXES
+
+    real = [p for p in PREFIXES if p not in standin.stood_in]
     return (
         f"STAND-IN on {standin.base} for {', '.join(standin.stood_in)} (offline: /test and key checks answer "
         "from it; a key containing 'invalid' is rejected). Set e.g. OPENAI_API_KEY or OPENAI_BASE_URL for the "

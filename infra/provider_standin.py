@@ -18,15 +18,11 @@ from typing import Any
 
 from infra.local_api import KeepAliveHandler
 from infra.local_aws import PLATFORM_KEY_VARS as KEY_VARS
+from modelconfig.catalog import CATALOG
 
 # Per provider: where its stand-in lives under the server, and the variables that switch it off.
 PREFIXES = {"openai": "/openai/v1", "anthropic": "/anthropic", "google-ai-studio": "/google", "grok": "/grok/v1"}
-BASE_URL_VARS = {
-    "openai": "OPENAI_BASE_URL",
-    "anthropic": "ANTHROPIC_BASE_URL",
-    "google-ai-studio": "GOOGLE_AI_STUDIO_BASE_URL",
-    "grok": "GROK_BASE_URL",
-}
+BASE_URL_VARS = {p: CATALOG.providers[p].base_url_env or "" for p in PREFIXES}  # the catalog names them
 # The platform keys of stood-in providers: each of its provider's shape, none a real key.
 KEYS = {
     "openai": "sk-standin-openai-000000",

@@ -7,10 +7,9 @@ import httpx
 import pytest
 
 from infra.local_api import running
+from infra.provider_standin import BASE_URL_VARS, KEY_VARS
 
-PROVIDER_VARS = tuple(
-    f"{p}_{what}" for p in ("OPENAI", "ANTHROPIC", "GOOGLE_AI_STUDIO", "GROK") for what in ("API_KEY", "BASE_URL")
-)
+PROVIDER_VARS = (*KEY_VARS.values(), *BASE_URL_VARS.values())
 
 
 def local_env(data) -> dict[str, str]:
