@@ -74,7 +74,7 @@ run: venv
 seed: venv
 	PORT=$(PORT) SUB=$(SUB) $(PY) -m infra.seed
 dump: venv
-	$(PY) -m infra.local_state dump
+	@$(PY) -m infra.local_state dump
 
 # An unsigned local token for another user: make token SUB=alice
 token: venv
@@ -82,7 +82,7 @@ token: venv
 
 # In-process `sam local invoke` without Docker: make invoke FN=GetDefaultsFunction EVENT=infra/events/GetDefaultsFunction.json
 invoke: venv
-	$(PY) -m infra.invoke $(FN) $(EVENT)
+	@$(PY) -m infra.invoke $(FN) $(EVENT)
 
 # The contract in the repository: the OpenAPI document and the API reference generated from it.
 openapi: venv

@@ -2,9 +2,12 @@
 
 Uses the AWS that the environment points at (AWS_ENDPOINT_URL, or real credentials); with neither, it starts
 the same embedded moto server as `make run`, with the template's table and the platform keys secret. Pointed
-at a loopback endpoint (a running `make run`'s moto), it supplies the dummy credentials moto accepts.
+at a loopback endpoint (a running `make run`'s moto), it supplies the dummy credentials moto accepts, adopts
+the settings that server published (its providers, the stand-in's base URLs, its table), and only creates
+what is missing there: it never overwrites what the server stores.
 
-The function's answer is the only thing on stdout (so `| jq` works); its log lines go to stderr.
+The function's answer is the only thing on stdout (so `| jq` works, even without `make -s`); its log lines go
+to stderr. A consumer that stops reading early (`| head`) ends it quietly.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from infra import runtime
-from infra.local_api import is_loopback
-from infra.local_aws import LocalAws
+from infra.cli import write_quietly
+from infra.local_aws import LocalAws, adopt_settings
+from infra.loopback import is_loopback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if endpoint and is_loopback(urlsplit(endpoint).hostname or ""):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "local")  # moto accepts any; a missing one would be a NoCredentialsError
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        adopt_settings(endpoint)
     with LocalAws.start(embedded=not endpoint) as aws:
         fn = runtime.function(args.function, aws.refs)
         aws.apply_environment(fn)
@@ -46,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logger.registered_handler.stream = sys.stderr  # type: ignore[attr-defined]
         result = handler(event, runtime.Context(fn))
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    return 0
+    return write_quietly(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

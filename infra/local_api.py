@@ -12,24 +12,31 @@ import base64
 import contextlib
 import errno
 import functools
-import ipaddress
 import json
 import os
-import re
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra import local_state, runtime
-from infra.local_aws import LocalAws
+from infra.local_aws import RUN_SETTINGS, LocalAws, is_free
+from infra.loopback import LOCAL_ORIGIN, KeepAliveHandler, host_name, is_loopback
 from modelconfig.api import errors
-from modelconfig.errors import AccessDenied, DomainError, NotAllowedMethod, NotFound, PayloadTooLarge, Unauthenticated
+from modelconfig.errors import (
+    AccessDenied,
+    DomainError,
+    InvalidInput,
+    NotAllowedMethod,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+)
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce 1 MB
 SWAGGER_ASSETS = {
@@ -44,28 +51,6 @@ SWAGGER_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
 </body></html>
 """
-
-
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-LOCAL_ORIGIN = re.compile(r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?")
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_HOSTS or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_name(header: str) -> str:
-    """The name in a Host header, without its port (`[::1]:3000` → `::1`)."""
-    header = header.strip()
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def claims_from(authorization: str | None) -> dict[str, Any] | None:
@@ -89,6 +74,15 @@ def sample_token(sub: str) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
 
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': sub})}."
+
+
+_NAME_OF_FRAMING = {413: "PayloadTooLarge", 414: "PayloadTooLarge", 431: "PayloadTooLarge"}
+
+
+def _framing_message(status: HTTPStatus) -> str:
+    if status in (HTTPStatus.REQUEST_URI_TOO_LONG, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE):
+        return f"malformed request: {status.phrase.lower()} (the request line and each header up to 64 KB)"
+    return f"malformed request: {status.phrase.lower()}"
 
 
 class LocalApi(ThreadingHTTPServer):
@@ -132,20 +126,6 @@ class LocalApi(ThreadingHTTPServer):
         return self._openapi
 
 
-class KeepAliveHandler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive with TCP_NODELAY (without it a keep-alive answer waits ~40 ms on delayed ACKs),
-    and no per-request stderr line from the standard library."""
-
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
 class _RequestHandler(KeepAliveHandler):
     server: LocalApi
 
@@ -155,6 +135,15 @@ class _RequestHandler(KeepAliveHandler):
         if name.startswith("do_"):
             return self._dispatch
         raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own answers to broken framing (a request line or header over its limits, a
+        bad version): the envelope, never its HTML page. The connection closes: its framing is not to be trusted."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"  # an unreadable version leaves HTTP/0.9, which answers without a status line
+        status = HTTPStatus(code)
+        rendered = errors.render(status, _NAME_OF_FRAMING.get(code, "ValidationError"), _framing_message(status))
+        self._send(rendered.status, rendered.body.encode(), {**rendered.headers, "connection": "close"})
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -203,7 +192,10 @@ class _RequestHandler(KeepAliveHandler):
         if claims is None:
             self._drain()
             return self._error(Unauthenticated("missing or unreadable bearer token"))
-        length = int(self.headers.get("content-length") or 0)
+        length = self._content_length()
+        if length is None:
+            self.close_connection = True
+            return self._error(InvalidInput("Content-Length must be one non-negative integer"))
         if length > MAX_REQUEST_BYTES:
             self.close_connection = True
             return self._error(PayloadTooLarge("request body is over the API's limit"))
@@ -251,9 +243,20 @@ class _RequestHandler(KeepAliveHandler):
     def _answer(self, rendered: errors.Rendered) -> int:
         return self._send(rendered.status, rendered.body.encode(), rendered.headers)
 
+    def _content_length(self) -> int | None:
+        """The body's length, or None when the header is not one non-negative integer (nothing can be read)."""
+        values = self.headers.get_all("content-length") or []
+        if not values:
+            return 0
+        if len(set(values)) != 1 or not values[0].strip().isdigit():
+            return None
+        return int(values[0])
+
     def _drain(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if 0 < length <= MAX_REQUEST_BYTES:
+        length = self._content_length()
+        if length is None:
+            self.close_connection = True
+        elif 0 < length <= MAX_REQUEST_BYTES:
             self.rfile.read(length)
         elif length:
             self.close_connection = True
@@ -265,7 +268,8 @@ class _RequestHandler(KeepAliveHandler):
             self.send_header(k, v)
         if "content-type" not in names:
             self.send_header("content-type", "application/json")
-        origin = self.headers.get("origin")
+        request_headers = getattr(self, "headers", None)  # none yet when the request line itself was refused
+        origin = request_headers.get("origin") if request_headers is not None else None
         if origin is not None and LOCAL_ORIGIN.fullmatch(origin):
             self.send_header("access-control-allow-origin", origin)
             self.send_header("vary", "Origin")
@@ -324,6 +328,8 @@ def serve(host: str, port: int, *, embedded: bool, fresh: bool = False, ready: t
     standin = stand_in_for_unset() if embedded else None  # offline, every provider without a key or URL
     with LocalAws.start(embedded=embedded, port=port + 1 if port else 0) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
+        if aws.embedded:  # for `make invoke` pointed at this AWS: the same providers and table
+            aws.publish_settings(RUN_SETTINGS)
         data = "in " + (aws.endpoint or "real AWS")
         after_write = None
         if aws.embedded:
@@ -345,7 +351,7 @@ Model config service, local API  http://{host}:{bound}   (started in {time.perf_
   AWS        {"embedded moto server at " + str(aws.endpoint) if aws.embedded else aws.endpoint or "real AWS"}
   table      {aws.refs["ConfigTable"]}
   data       {data}
-  platform   {", ".join(aws.platform_providers) or "no provider keys set (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"}
+  platform   {_platform_line(aws.platform_providers)}
   providers  {_providers_line(standin)}
   identity   the `sub` of the Bearer JWT, decoded WITHOUT checking its signature (local stand-in for the
              API Gateway JWT authorizer; bound to {host} only)
@@ -365,6 +371,15 @@ Ctrl-C stops the server and the embedded AWS.
             server.server_close()
             if standin is not None:
                 standin.stop()
+
+
+def _platform_line(enabled: list[str]) -> str:
+    from infra.provider_standin import PREFIXES
+
+    byok_only = [p for p in PREFIXES if p not in enabled]
+    if not enabled:
+        return "no provider is platform-enabled (set OPENAI_API_KEY, ... or PLATFORM_MODEL_PROVIDERS): BYOK only"
+    return ", ".join(enabled) + (f"; BYOK only (users' own keys): {', '.join(byok_only)}" if byok_only else "")
 
 
 def _providers_line(standin: Any) -> str:
@@ -404,15 +419,20 @@ def main(argv: list[str] | None = None) -> int:
     embedded = not args.real_aws and not os.environ.get("AWS_ENDPOINT_URL")
     if args.real_aws and not os.environ.get("TABLE_NAME"):
         parser.error("--real-aws needs TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
+    busy = f"port {args.port} is in use: stop what serves it, or run on another (make run PORT={args.port + 10})"
+    if args.port and not is_free(args.port, args.host):
+        print(busy, file=sys.stderr)  # asked before anything starts, so the answer is immediate
+        return 1
     try:
         with contextlib.suppress(KeyboardInterrupt):
             serve(args.host, args.port, embedded=embedded, fresh=args.fresh)
+    except local_state.Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        print(
-            f"port {args.port} is in use: stop what serves it, or run on another (make run PORT=3001)", file=sys.stderr
-        )
+        print(busy, file=sys.stderr)  # taken between the question and the bind
         return 1
     return 0
 

@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra import runtime
+from infra.loopback import host_name, is_loopback
+from modelconfig.catalog import CATALOG
 
 LOCAL_TABLE = "model-config-local"
 LOCAL_PLATFORM_SECRET = "model-config/platform-keys"  # noqa: S105 - a secret's name, not a secret
+# What `make run` tells a `make invoke` pointed at its embedded AWS: the settings its functions run with (the
+# provider stand-in's base URLs among them), kept in that AWS itself, so the two can never disagree.
+RUN_SETTINGS_SECRET = "model-config/local-run/settings"  # noqa: S105 - a secret's name, not a secret
+RUN_SETTINGS = ("PLATFORM_MODEL_PROVIDERS", *(p.base_url_env for p in CATALOG.providers.values() if p.base_url_env))
 PLATFORM_KEY_VARS = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
@@ -41,6 +47,13 @@ class AtomicMotoServer:
         lock = threading.Lock()
 
         def atomic(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            refused = refusal(environ)
+            if refused is not None:
+                body = json.dumps({"__type": "AccessDeniedException", "message": refused}).encode()
+                start_response(
+                    "403 Forbidden", [("content-type", "application/json"), ("content-length", str(len(body)))]
+                )
+                return [body]
             with lock:
                 return [b"".join(app(environ, start_response))]
 
@@ -56,10 +69,24 @@ class AtomicMotoServer:
         self._server.server_close()
 
 
+def refusal(environ: dict[str, Any]) -> str | None:
+    """Why the embedded AWS refuses a request, if it does. It holds the developer's real provider keys (the
+    platform secret) and every local user's, and moto answers anyone: so it answers only a loopback `Host`
+    (a DNS-rebinding page names its own host) and no browser at all. botocore never sends `Origin` or
+    `Sec-Fetch-*`; a browser sends `Origin` on every cross-origin call and preflight."""
+    if not is_loopback(host_name(environ.get("HTTP_HOST", ""))):
+        return "the embedded AWS answers only requests for a loopback host"
+    if "HTTP_ORIGIN" in environ or environ.get("HTTP_SEC_FETCH_SITE", "none") not in ("none", "same-origin"):
+        return "the embedded AWS answers no web page: only SDKs and tools on this machine"
+    return None
+
+
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether `port` can be bound now. Asked first because werkzeug, on a taken port, prints a paragraph
     and exits the process instead of raising."""
-    with socket.socket() as s:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: a TIME_WAIT port is free
         try:
             s.bind((host, port))
         except OSError:
@@ -105,7 +132,9 @@ class LocalAws:
         local.refs = local._refs()
         try:
             if provision and (embedded or local.endpoint):
-                local.provision()
+                # Only the embedded AWS is ours to overwrite: another endpoint (a running `make run`, LocalStack)
+                # gets what is missing and keeps what it stores.
+                local.provision(overwrite=embedded)
             yield local
         finally:
             if server is not None:
@@ -130,7 +159,9 @@ class LocalAws:
                 if not os.environ.get(name):
                     os.environ[name] = value
 
-    def provision(self) -> None:
+    def provision(self, *, overwrite: bool = True) -> None:
+        """The template's table and the platform keys secret (from the environment's keys), where missing; with
+        `overwrite`, the secret is set to this environment's keys even when it exists."""
         import boto3
 
         ddb = boto3.client("dynamodb")
@@ -141,10 +172,54 @@ class LocalAws:
         keys = {p: os.environ[v] for p, v in PLATFORM_KEY_VARS.items() if os.environ.get(v)}
         secret = self.refs["PlatformKeysSecretId"]
         try:
-            sm.put_secret_value(SecretId=secret, SecretString=json.dumps(keys))
-        except sm.exceptions.ResourceNotFoundException:
             sm.create_secret(Name=secret, SecretString=json.dumps(keys))
+        except sm.exceptions.ResourceExistsException:
+            if overwrite:
+                sm.put_secret_value(SecretId=secret, SecretString=json.dumps(keys))
+
+    def publish_settings(self, names: tuple[str, ...]) -> None:
+        """Store the settings `make run` runs with (these variables and the table's refs) in its embedded AWS,
+        for `make invoke` to adopt (`adopt_settings`)."""
+        import boto3
+
+        settings = {n: os.environ[n] for n in names if os.environ.get(n)}
+        settings |= {
+            "TABLE_NAME": self.refs["ConfigTable"],
+            "PLATFORM_KEYS_SECRET_ID": self.refs["PlatformKeysSecretId"],
+            "USER_SECRET_PREFIX": self.refs["UserSecretPrefix"],
+        }
+        sm = boto3.client("secretsmanager")
+        try:
+            sm.create_secret(Name=RUN_SETTINGS_SECRET, SecretString=json.dumps(settings))
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=RUN_SETTINGS_SECRET, SecretString=json.dumps(settings))
 
     @property
     def platform_providers(self) -> list[str]:
-        return [p for p, v in PLATFORM_KEY_VARS.items() if os.environ.get(v)]
+        """The providers the local functions take as platform-enabled: PLATFORM_MODEL_PROVIDERS when set (the
+        others are BYOK-only), else those with a key in the environment, as the functions decide."""
+        listed = listed_providers()
+        return [p for p, v in PLATFORM_KEY_VARS.items() if (p in listed if listed is not None else os.environ.get(v))]
+
+
+def listed_providers(environ: Any = os.environ) -> list[str] | None:
+    """PLATFORM_MODEL_PROVIDERS as a list, or None when it is unset or empty."""
+    listed = [p.strip() for p in (environ.get("PLATFORM_MODEL_PROVIDERS") or "").split(",") if p.strip()]
+    return listed or None
+
+
+def adopt_settings(endpoint: str) -> dict[str, str]:
+    """The settings a running `make run` published in the AWS at `endpoint`, put into this process's environment
+    (its providers and base URLs win over this shell's, so both answer alike). Empty when none were published."""
+    import boto3
+
+    sm = boto3.client("secretsmanager", endpoint_url=endpoint)
+    try:
+        settings = json.loads(sm.get_secret_value(SecretId=RUN_SETTINGS_SECRET)["SecretString"])
+    except sm.exceptions.ResourceNotFoundException:
+        return {}
+    adopted = {str(k): str(v) for k, v in settings.items() if isinstance(v, str)}
+    os.environ.update(adopted)
+    if "PLATFORM_MODEL_PROVIDERS" not in adopted:
+        os.environ.pop("PLATFORM_MODEL_PROVIDERS", None)
+    return adopted

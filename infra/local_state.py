@@ -1,6 +1,11 @@
 """`make run`'s data between restarts: the embedded moto's table items and user secrets, in `.local/state.json`
-(ignored by git, readable by its owner only), saved after every write and loaded on start. `make run FRESH=1`
-starts empty. `python -m infra.local_state dump` (`make dump`) prints what is stored, with every key masked.
+(ignored by git), saved after every write and loaded on start. `make run FRESH=1` starts empty.
+`python -m infra.local_state dump` (`make dump`) prints what is stored, with every key masked.
+
+The file holds local users' keys IN CLEAR, so it is its owner's alone from the moment it exists: it is created
+0600 (never written first and narrowed after), in a folder made 0700. On load, its shape is checked, and so is
+every secret's name (a user secret under the prefix, never the platform's): a damaged or foreign file stops
+the start with one line that names it and says how to start fresh, instead of a traceback or a stray secret.
 
 The platform keys secret is not saved: it comes from the environment on every start (keys or the stand-in).
 """
@@ -10,15 +15,26 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from infra import runtime
+from infra.cli import write_quietly
 
 DEFAULT = runtime.ROOT / ".local" / "state.json"
 _lock = threading.Lock()
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")  # what Secrets Manager accepts as a name
+_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+
+
+class Damaged(Exception):
+    """The data file cannot be loaded as it is; the message is the one line `make run` prints."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{shown(path)} is damaged ({reason}): move it away, or start empty with make run FRESH=1")
 
 
 def state_path() -> Path:
@@ -66,27 +82,92 @@ def save(refs: dict[str, str], path: Path | None = None) -> None:
     state = {"items": _scan(ddb, refs["ConfigTable"]), "secrets": _user_secrets(sm, refs["UserSecretPrefix"])}
     path = path or state_path()
     with _lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_folder(path.parent)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, sort_keys=True))
-        tmp.chmod(0o600)  # the user secrets of local users are in it
+        tmp.unlink(missing_ok=True)
+        # Created 0600 by the open itself: the keys in it are never readable by others, not even for a moment.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(state, sort_keys=True))
         tmp.replace(path)
+
+
+def _private_folder(folder: Path) -> None:
+    """The data file's folder, 0700 when this code makes it (and for the default .local/, always). A folder the
+    developer chose through LOCAL_DATA that already exists keeps its mode: it may be shared, such as /tmp."""
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        folder.chmod(0o700)  # mkdir's mode passes through the umask
+    elif folder == DEFAULT.parent:
+        folder.chmod(0o700)
 
 
 def load(refs: dict[str, str], path: Path | None = None) -> tuple[int, int]:
     """Put the saved items and secrets back; returns how many of each."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     path = path or state_path()
     if not path.exists():
         return 0, 0
-    state = json.loads(path.read_text())
+    items, secrets = read(path, refs)
     ddb, sm = _clients()
-    items = state.get("items", [])
-    for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-        ddb.batch_write_item(RequestItems={refs["ConfigTable"]: batch})
-    for name, value in state.get("secrets", {}).items():
-        sm.create_secret(Name=name, SecretString=value)
-    return len(items), len(state.get("secrets", {}))
+    try:
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            ddb.batch_write_item(RequestItems={refs["ConfigTable"]: batch})
+        for name, value in secrets.items():
+            sm.create_secret(Name=name, SecretString=value)
+    except (ClientError, BotoCoreError) as exc:
+        raise Damaged(path, f"the embedded AWS refused it: {type(exc).__name__}") from None
+    return len(items), len(secrets)
+
+
+def read(path: Path, refs: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The file's items and user secrets, checked; raises Damaged. With `refs`, every secret must be a user
+    secret of this run (under its prefix, never the platform secret)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Damaged(path, f"not readable JSON: {type(exc).__name__}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("items"), list):
+        raise Damaged(path, "not an object with an items list")
+    if not isinstance(state.get("secrets"), dict):
+        raise Damaged(path, "not an object with a secrets object")
+    for n, item in enumerate(state["items"]):
+        problem = _item_problem(item)
+        if problem:
+            raise Damaged(path, f"item {n} {problem}")
+    for name, value in state["secrets"].items():
+        problem = _secret_problem(name, value, refs)
+        if problem:
+            raise Damaged(path, f"secret {json.dumps(name)[:80]} {problem}")
+    return state["items"], state["secrets"]
+
+
+def _item_problem(item: Any) -> str | None:
+    if not isinstance(item, dict):
+        return "is not an object"
+    for name in ("pk", "sk"):
+        value = item.get(name)
+        if not isinstance(value, dict) or not isinstance(value.get("S"), str) or not value["S"]:
+            return f"has no string {name}"
+    for name, value in item.items():
+        if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in _TYPES:
+            return f"has an attribute {json.dumps(name)[:40]} that is not a DynamoDB value"
+    return None
+
+
+def _secret_problem(name: str, value: Any, refs: dict[str, str] | None) -> str | None:
+    if not _SECRET_NAME.fullmatch(name) or ".." in name.split("/"):
+        return "is not a secret name"
+    if not isinstance(value, str):
+        return "has a value that is not a string"
+    if refs is not None:
+        if name == refs.get("PlatformKeysSecretId"):
+            return "is the platform keys secret, which comes from the environment"
+        if not name.startswith(refs["UserSecretPrefix"]):
+            return f"is not under the user secret prefix {refs['UserSecretPrefix']}"
+    return None
 
 
 def forget(path: Path | None = None) -> None:
@@ -105,21 +186,23 @@ def _masked(value: str) -> str:
     return json.dumps({p: preview(str(k)) for p, k in keys.items()})
 
 
-def dump(path: Path | None = None, out: Any = sys.stdout) -> int:
+def dump(path: Path | None = None) -> int:
     """Print the stored items (one per line, attribute values plain) and the secret names, keys masked."""
     path = path or state_path()
     where = shown(path)
     if not path.exists():
-        print(f"nothing stored yet ({where} does not exist): start `make run`", file=out)
-        return 0
-    state = json.loads(path.read_text())
-    print(f"{where}: {len(state['items'])} items, {len(state['secrets'])} user secrets", file=out)
-    for item in sorted(state["items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"])):
+        return write_quietly(f"nothing stored yet ({where} does not exist): start `make run`\n")
+    try:
+        items, secrets = read(path)
+    except Damaged as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    lines = [f"{where}: {len(items)} items, {len(secrets)} user secrets"]
+    for item in sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"])):
         plain = {k: None if "NULL" in v else next(iter(v.values())) for k, v in item.items() if k not in ("pk", "sk")}
-        print(f"  {item['pk']['S']}  {item['sk']['S']}  {json.dumps(plain, sort_keys=True)}", file=out)
-    for name, value in sorted(state["secrets"].items()):
-        print(f"  secret {name}  {_masked(value)}", file=out)
-    return 0
+        lines.append(f"  {item['pk']['S']}  {item['sk']['S']}  {json.dumps(plain, sort_keys=True)}")
+    lines += [f"  secret {name}  {_masked(value)}" for name, value in sorted(secrets.items())]
+    return write_quietly("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

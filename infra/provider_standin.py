@@ -16,8 +16,9 @@ import threading
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from infra.local_api import KeepAliveHandler
 from infra.local_aws import PLATFORM_KEY_VARS as KEY_VARS
+from infra.local_aws import listed_providers
+from infra.loopback import KeepAliveHandler
 from modelconfig.catalog import CATALOG
 
 # Per provider: where its stand-in lives under the server, and the variables that switch it off.
@@ -132,14 +133,18 @@ class ProviderStandIn(ThreadingHTTPServer):
 
 def stand_in_for_unset(environ: os._Environ[str] | dict[str, str] = os.environ) -> ProviderStandIn | None:
     """Start the stand-in for every provider with neither a key nor a base URL in `environ`, and point those
-    providers at it with a stand-in platform key. Returns the server (None when every provider is real)."""
+    providers at it, with a stand-in platform key for those that are platform-enabled (all of them, unless
+    PLATFORM_MODEL_PROVIDERS lists some: the others are BYOK-only, and the stand-in answers their users' keys).
+    Returns the server (None when every provider is real)."""
     missing = [p for p in PREFIXES if not environ.get(KEY_VARS[p]) and not environ.get(BASE_URL_VARS[p])]
     if not missing:
         return None
+    listed = listed_providers(environ)
     server = ProviderStandIn()
     urls = server.base_urls()
     for p in missing:
         environ[BASE_URL_VARS[p]] = urls[BASE_URL_VARS[p]]
-        environ[KEY_VARS[p]] = KEYS[p]
+        if listed is None or p in listed:
+            environ[KEY_VARS[p]] = KEYS[p]
     server.stood_in = missing
     return server

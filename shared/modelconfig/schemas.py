@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentActionName
+from modelconfig.identity import MAX_SUBJECT_LENGTH, is_subject
 
 MAX_TEST_PROMPT = 4000
 TEMPERATURE_DECIMALS = 6
@@ -179,11 +180,8 @@ class KeyBody(Request):
     )
 
 
-MAX_SUBJECT_LENGTH = 255  # OIDC's limit for `sub`
-
-
 def _subject(value: str) -> str:
-    if not value.strip() or not value.isprintable():
+    if not is_subject(value):
         raise PydanticCustomError("subject", "must be a printable user id (the JWT sub claim)")
     return value
 

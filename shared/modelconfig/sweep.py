@@ -15,7 +15,12 @@ Two guards keep a fault from wiping users' choices:
   would cost two per item).
 - A breaker: resets for lost key access beyond `max(50, 10% of the overrides scanned so far)` in one run
   are held, not applied, and so are all of them when the platform keys secret cannot be read (a slip in
-  that secret would otherwise reset every user's choices of that provider). `{"force": true}` applies them.
+  that secret would otherwise reset every user's choices of that provider).
+- A departed provider: every access reset of a provider that was platform-enabled at the last complete run
+  and is not now is held, whatever their number (`heldProviders`). On a small deployment the breaker's floor
+  of 50 is every user, so a readable slip (`{"google-ai-studio": ""}`) would pass it. Until a forced run, the
+  departed provider stays in the accepted set, so the hold lasts across runs.
+`{"force": true}` applies what either guard holds, and makes the providers of now the accepted set.
 """
 
 from __future__ import annotations
@@ -76,7 +81,8 @@ class _Sweeper:
     user: str | None = None
     user_keys: set[str] = field(default_factory=set)
     user_keys_known: bool = False
-    pending: list[tuple[Override, str]] = field(default_factory=list)
+    departed: frozenset[str] = frozenset()  # platform-enabled at the last complete run, not now
+    pending: list[tuple[Override, access.Denial]] = field(default_factory=list)
     expired: dict[str, list[str]] = field(default_factory=dict)  # user -> providers of expired keys to purge
     now: str = field(default_factory=clock.now_iso)
 
@@ -101,12 +107,13 @@ class _Sweeper:
         grants = Grants(self.user_keys, platform=lambda: self.platform or frozenset())
         found = access.first_denial(CATALOG.actions.get(value.action), value.model, value.fallback, grants)
         if found is not None:
-            self.pending.append((value, found.reason))
+            self.pending.append((value, found))
 
     def flush(self) -> None:
         c = self.checkpoint
-        for row, reason in self.pending:
-            if reason.endswith(ACCESS_REASON) and not self.force and self._hold_access_resets():
+        for row, found in self.pending:
+            reason = found.reason
+            if reason.endswith(ACCESS_REASON) and not self.force and self._holds(found.provider):
                 c.held += 1
                 continue
             if not sweeps.delete_unchanged(row):
@@ -125,6 +132,14 @@ class _Sweeper:
                 logger.warning("could not purge an expired key", extra={"reason": exc.message})
         self.expired.clear()
 
+    def _holds(self, provider: str | None) -> bool:
+        """Whether an access reset for `provider` is held: its provider left the platform list, or the breaker."""
+        if provider in self.departed:
+            if provider not in self.checkpoint.held_providers:
+                self.checkpoint.held_providers = sorted([*self.checkpoint.held_providers, provider])
+            return True
+        return self._hold_access_resets()
+
     def _hold_access_resets(self) -> bool:
         if self.platform is None:
             return True
@@ -142,6 +157,7 @@ def summary(c: Checkpoint, *, complete: bool, **extra: Any) -> dict[str, Any]:
         "held": c.held,
         "skipped": c.skipped,
         "keysPurged": c.keys_purged,
+        "heldProviders": list(c.held_providers),
         "complete": complete,
         **extra,
     }
@@ -163,8 +179,12 @@ def sweep(
     if checkpoint is not None and checkpoint.done:
         return summary(checkpoint, complete=True, duplicate=True)
     resumed = checkpoint is not None
-    checkpoint = checkpoint or Checkpoint(run_id=request.run_id)
-    sweeper = _Sweeper(checkpoint, _platform_or_none(), force=request.force, resumed=resumed)
+    if checkpoint is None:
+        baseline = sweeps.load_baseline()
+        checkpoint = Checkpoint(run_id=request.run_id, baseline=sorted(baseline) if baseline is not None else None)
+    platform = _platform_or_none()
+    departed = frozenset(checkpoint.baseline or ()) - platform if platform is not None else frozenset()
+    sweeper = _Sweeper(checkpoint, platform, force=request.force, resumed=resumed, departed=departed)
     while True:
         if time_left_ms() < reserve_ms:
             sweeps.save_checkpoint(checkpoint)
@@ -178,6 +198,8 @@ def sweep(
         checkpoint.cursor = page.cursor
         if page.cursor is None:
             checkpoint.done = True
+            if platform is not None:  # what this run accepted; a held provider stays accepted until a force
+                sweeps.save_baseline(platform if request.force else platform | departed)
             sweeps.save_checkpoint(checkpoint)
             return summary(checkpoint, complete=True)
         sweeps.save_checkpoint(checkpoint)

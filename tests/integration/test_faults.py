@@ -154,6 +154,23 @@ def test_a_slip_in_the_platform_secret_is_held_then_applied_by_force(platform_fr
     assert overrides_left(aws) == 0
 
 
+def test_a_provider_that_left_the_platform_list_is_held_whatever_the_number(platform_from_secret):
+    aws = platform_from_secret
+    first = invoke_sweep({"id": "before", "detail-type": "Scheduled Event", "detail": {}})
+    assert (first["reset"], first["heldProviders"]) == (0, [])  # a complete run: google is platform-enabled
+    aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": ""}))
+    reset_caches()
+    slip = invoke_sweep({"id": "slip", "detail-type": "Scheduled Event", "detail": {}})
+    # All 55 held, though the breaker alone would let 50 through (on a small deployment, every user).
+    assert (slip["reset"], slip["held"], slip["heldProviders"]) == (0, 55, ["google-ai-studio"])
+    again = invoke_sweep({"id": "next-day", "detail-type": "Scheduled Event", "detail": {}})
+    assert (again["reset"], again["heldProviders"]) == (0, ["google-ai-studio"])  # held until an operator says
+    assert overrides_left(aws) == 55
+    forced = invoke_sweep({"force": True})
+    assert (forced["reset"], forced["held"], forced["heldProviders"]) == (55, 0, [])
+    assert overrides_left(aws) == 0
+
+
 def test_a_forced_run_goes_past_the_breaker(platform_from_secret):
     aws = platform_from_secret
     aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": ""}))

@@ -26,11 +26,11 @@ from modelconfig.api import errors
 from modelconfig.api.coldstart import entry_point
 from modelconfig.api.errors import JSON, Rendered
 from modelconfig.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from modelconfig.identity import is_subject
 from modelconfig.observability import logger
 from modelconfig.schemas import ErrorEnvelope
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_SUBJECT_LENGTH = 256
 # The error name of each 4xx status, from the one table, for errors Powertools raises itself (ServiceError).
 _NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in errors.STATUS.values() if status < 500}
 
@@ -76,9 +76,7 @@ def subject(event: dict[str, Any]) -> str | None:
     jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
     claims = jwt.get("claims") if isinstance(jwt, dict) else None
     sub = claims.get("sub") if isinstance(claims, dict) else None
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUBJECT_LENGTH or not sub.isprintable():
-        return None
-    return sub
+    return sub if is_subject(sub) else None
 
 
 def _text_body(event: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 only when the provider asks for it, no redirects, and every fault turned into a short human message.
 
 The call runs on httpx's AsyncClient under asyncio.timeout, which is a real overall deadline (httpx's own
-timeouts are per phase, so a server that drips bytes could hold a sync call for far longer). The event loop
-and the client are made once per thread, which in Lambda means once per cold start.
+timeouts are per phase, so a server that drips bytes could hold a sync call for far longer). httpx's per-phase
+timeouts are set to that deadline on every request: left at their default (5 s a phase) they would cut a longer
+deadline short, and the message would name a wait that never happened. A timeout's message names the seconds
+actually waited. The event loop and the client are made once per thread, which in Lambda means once per cold
+start.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from modelconfig.providers.wire import UnexpectedResponse, WireRequest
 MAX_RESPONSE_BYTES = 256 * 1024
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_WAIT_SECONDS = 2.0  # a provider asking for a longer wait gets no retry: the test answers at once
+MAX_SHOWN_RETRY_AFTER = 86_400  # a provider's retry-after above a day is shown as "over a day", not as 309 digits
 USER_AGENT = "model-config-service/1.0"
 
 
@@ -73,11 +77,12 @@ def check_key(request: WireRequest, provider: str, timeout_seconds: float) -> Ke
 
 
 async def _check(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> KeyVerdict:
+    started = time.monotonic()
     try:
         async with asyncio.timeout(timeout):
-            status, headers, body = await _send(client, request)
+            status, headers, body = await _send(client, request, timeout)
     except (TimeoutError, httpx.TimeoutException):
-        return KeyVerdict(None, f"timed out after {_seconds(timeout)}")
+        return KeyVerdict(None, _timed_out(started))
     except (httpx.HTTPError, _TooLarge) as exc:
         return KeyVerdict(None, _transport_error(exc))
     if 200 <= status < 300:
@@ -85,16 +90,18 @@ async def _check(client: httpx.AsyncClient, request: WireRequest, provider: str,
     return KeyVerdict(False if _rejects_key(status, body) else None, describe_status(status, headers, body, provider))
 
 
-def _seconds(value: float) -> str:
-    return f"{round(value, 1):g}s"
+def _timed_out(started: float) -> str:
+    """The message of a call that ran out of time, naming how long it really waited."""
+    return f"timed out after {round(time.monotonic() - started, 1):g}s"
 
 
 async def _bounded(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> CallResult:
+    started = time.monotonic()
     try:
         async with asyncio.timeout(timeout):
-            return await _call_with_retry(client, request, provider, time.monotonic() + timeout)
+            return await _call_with_retry(client, request, provider, started + timeout)
     except TimeoutError:
-        return CallResult(None, f"timed out after {_seconds(timeout)}")
+        return CallResult(None, _timed_out(started))
 
 
 async def _call_with_retry(
@@ -102,7 +109,7 @@ async def _call_with_retry(
 ) -> CallResult:
     for attempt in (1, 2):
         try:
-            status, headers, body = await _send(client, request)
+            status, headers, body = await _send(client, request, deadline - time.monotonic())
         except httpx.TimeoutException:
             raise TimeoutError from None
         except (httpx.HTTPError, _TooLarge) as exc:
@@ -155,8 +162,13 @@ def _unreachable_reason(exc: BaseException) -> str:
     return "network error"
 
 
-async def _send(client: httpx.AsyncClient, request: WireRequest) -> tuple[int, httpx.Headers, bytes]:
-    async with client.stream(request.method, request.url, headers=request.headers, json=request.body) as response:
+async def _send(client: httpx.AsyncClient, request: WireRequest, seconds: float) -> tuple[int, httpx.Headers, bytes]:
+    """One request, read whole up to MAX_RESPONSE_BYTES. Each of httpx's phase timeouts is `seconds`, the time
+    left of the caller's deadline, so only that deadline (asyncio.timeout around this) ever ends a call."""
+    timeout = httpx.Timeout(max(seconds, 0.001))
+    async with client.stream(
+        request.method, request.url, headers=request.headers, json=request.body, timeout=timeout
+    ) as response:
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
@@ -221,13 +233,21 @@ def _rejects_key(status: int, body: bytes) -> bool:
     )
 
 
+def _retry_hint(wait: float | None) -> str:
+    if wait is None:
+        return ""
+    if wait > MAX_SHOWN_RETRY_AFTER:
+        return " (retry after more than a day)"
+    return f" (retry after {math.ceil(wait)}s)"
+
+
 def describe_status(status: int, headers: httpx.Headers, body: bytes, provider: str) -> str:
     """A short, normalised message for a non-2xx answer. The upstream body is read, never echoed."""
     if _rejects_key(status, body):
         return f"invalid API key for {provider}"
     if status == 429:
         wait = _retry_after(headers)
-        return "rate limited by provider" + (f" (retry after {math.ceil(wait)}s)" if wait is not None else "")
+        return "rate limited by provider" + _retry_hint(wait)
     if status >= 500 or status == 529:
         return f"provider unavailable (HTTP {status})"
     if status == 404:

@@ -1,4 +1,5 @@
-"""What the sweep reads and writes: the whole table page by page, and its checkpoints (`SWEEP`/`RUN#<id>`)."""
+"""What the sweep reads and writes: the whole table page by page, its checkpoints (`SWEEP`/`RUN#<id>`), and the
+platform-enabled providers it last accepted (`SWEEP`/`PLATFORM`)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ class Checkpoint:
     users_touched: int = 0
     last_user_touched: str | None = None
     reset_by_reason: dict[str, int] = field(default_factory=dict)
+    baseline: list[str] | None = None  # the accepted platform providers when the run started (None: never known)
+    held_providers: list[str] = field(default_factory=list)  # providers whose access resets this run held
 
 
 def load_checkpoint(run_id: str) -> Checkpoint | None:
@@ -91,6 +94,29 @@ def load_checkpoint(run_id: str) -> Checkpoint | None:
     if not item:
         return None
     return Checkpoint(run_id=run_id, **json.loads(item["state"]["S"]))
+
+
+BASELINE = "PLATFORM"
+
+
+def load_baseline() -> frozenset[str] | None:
+    """The platform-enabled providers the last complete run accepted, or None before the first."""
+    with unavailable_on_fault(dynamo.WHAT):
+        item = (
+            dynamodb()
+            .get_item(TableName=dynamo.table_name(), Key={"pk": {"S": PK}, "sk": {"S": BASELINE}}, ConsistentRead=True)
+            .get("Item")
+        )
+    return frozenset(json.loads(item["providers"]["S"])) if item else None
+
+
+def save_baseline(providers: frozenset[str]) -> None:
+    """Record the providers a complete run accepted as platform-enabled (it never expires)."""
+    with unavailable_on_fault(dynamo.WHAT):
+        dynamodb().put_item(
+            TableName=dynamo.table_name(),
+            Item={"pk": {"S": PK}, "sk": {"S": BASELINE}, "providers": {"S": json.dumps(sorted(providers))}},
+        )
 
 
 def save_checkpoint(checkpoint: Checkpoint) -> None:
