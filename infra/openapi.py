@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from functools import cache
 from typing import Any
 
 from infra import runtime
 
 TITLE = "Model config service"
-VERSION = "1.0.0"
+VERSION = tomllib.loads((runtime.ROOT / "pyproject.toml").read_text())["project"]["version"]  # the one place
 
 
 @cache

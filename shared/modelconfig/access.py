@@ -7,6 +7,7 @@ and its errors), `byok-providers`, the merged views (an override reads as inacti
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
 from typing import Literal, NamedTuple
@@ -56,9 +57,11 @@ class Grants:
         self,
         user_keys: Callable[[], Collection[str]] | Collection[str],
         platform: Callable[[], Collection[str]] = platform_providers,
+        expired: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self._user_keys = user_keys
         self._platform = platform
+        self._expired = expired
 
     @classmethod
     def of(
@@ -67,10 +70,13 @@ class Grants:
         platform: Callable[[], Collection[str]] = platform_providers,
     ) -> Grants:
         """The grants of a user whose key status is `records` (or is read by calling it): live keys only."""
-        if callable(records):
-            read = records
-            return cls(lambda: live_providers(read()), platform)
-        return cls(lambda: live_providers(records), platform)
+        read = functools.cache(records) if callable(records) else lambda: records  # one read for both sides
+        now = clock.now_iso()
+        return cls(
+            lambda: live_providers(read(), now),
+            platform,
+            lambda: frozenset(p for p, r in read().items() if not r.live(now)),
+        )
 
     @cached_property
     def platform(self) -> frozenset[str]:
@@ -81,8 +87,19 @@ class Grants:
         keys = self._user_keys
         return frozenset(keys() if callable(keys) else keys)
 
+    @cached_property
+    def expired(self) -> frozenset[str]:
+        """The providers of the user's stored keys that have expired (they count as absent)."""
+        return frozenset(self._expired())
+
     def covers(self, provider: str) -> bool:
         return provider in self.platform or provider in self.user
+
+    def no_key(self, provider: str) -> str:
+        """Why the user has no key for `provider`, fit to show them: none stored, or the stored one expired."""
+        if provider in self.expired:
+            return f"the API key for provider '{provider}' expired"
+        return f"no API key for provider '{provider}'"
 
 
 class Denial(NamedTuple):
@@ -93,9 +110,14 @@ class Denial(NamedTuple):
     provider: str | None = None  # set when the denial is for lack of key access
 
 
-def forbidden(provider: str) -> AccessDenied:
+def forbidden(provider: str, grants: Grants | None = None) -> AccessDenied:
     """The 403 of a PUT that asked for a model of `provider`, which the user cannot use."""
     if CATALOG.providers[provider].byok:
+        if grants is not None and provider in grants.expired:
+            return AccessDenied(
+                f"provider '{provider}' is not enabled on this platform and the API key for provider '{provider}' "
+                f"expired; renew it with PUT /api/byok-keys/{provider}"
+            )
         return AccessDenied(
             f"provider '{provider}' is not enabled on this platform and you have no API key for it; "
             f"add one with PUT /api/byok-keys/{provider}"
@@ -120,7 +142,7 @@ def denial(
     provider = model.provider
     if grants is None or provider is None or grants.covers(provider):
         return None
-    return Denial(f"{role}_no_key_access", f"no API key for provider '{provider}'", provider)
+    return Denial(f"{role}_no_key_access", grants.no_key(provider), provider)
 
 
 def first_denial(
@@ -135,7 +157,7 @@ def require(action: AgentAction, models: tuple[str, str | None], grants: Grants)
     for model_id in models:
         found = denial(action, model_id, grants)
         if found is not None and found.provider is not None:
-            raise forbidden(found.provider)
+            raise forbidden(found.provider, grants)
 
 
 def key_source(provider: str, grants: Grants, *, use_user_keys: bool) -> KeySource | None:
@@ -185,7 +207,7 @@ def choose_key(
         if not platform_key:
             raise NoKey(f"no platform API key is configured for provider '{provider}'")
         return platform_key, "platform"
-    raise NoKey(f"no API key for provider '{provider}'")
+    raise NoKey(grants.no_key(provider))
 
 
 def platform_models() -> list[str]:

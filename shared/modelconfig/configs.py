@@ -76,10 +76,15 @@ def affected_actions(stored: partitions.UserItems, provider: str) -> list[str]:
     inactive, or a fallback read as the default fallback."""
     before = _view_grants(stored)
     after = _view_grants(stored._replace(keys={p: r for p, r in stored.keys.items() if p != provider}))
+
+    def effective(action: AgentAction, row: Override, grants: Grants) -> MergedConfig:
+        return merge(action, row, grants).model_copy(update={"inactiveReason": None})  # why is not what
+
     return [
         key
         for key, row in stored.overrides.items()
-        if (action := CATALOG.actions.get(key)) is not None and merge(action, row, before) != merge(action, row, after)
+        if (action := CATALOG.actions.get(key)) is not None
+        and effective(action, row, before) != effective(action, row, after)
     ]
 
 
@@ -130,8 +135,14 @@ def wire_row(row: Override) -> ConfigRow:
     return ConfigRow(isActive=True, **{WIRE_NAMES[name]: value for name, value in row._asdict().items()})
 
 
+def _shown(model_id: str) -> str:
+    """A model id as a list of allowed models shows it: a model no user key can unlock says so."""
+    provider = CATALOG.models[model_id].provider
+    return f"{model_id} (platform only)" if provider is not None and not CATALOG.providers[provider].byok else model_id
+
+
 def _not_allowed(action: AgentAction, what: str, model_id: str) -> InvalidInput:
-    allowed = ", ".join(CATALOG.allowed_models(action))
+    allowed = ", ".join(_shown(m) for m in CATALOG.allowed_models(action))
     return InvalidInput(f"{what} '{model_id}' is not allowed for {action.key}; allowed models: {allowed}")
 
 

@@ -57,7 +57,10 @@ def validate_key(provider: str, api_key: str) -> str:
     if not (key.isascii() and key.isprintable()) or " " in key:
         raise InvalidInput("apiKey: only printable ASCII characters without spaces")
     if spec.key_pattern is None or not spec.key_pattern.fullmatch(key):
-        raise InvalidInput(f"apiKey: does not look like a {provider} key (it should start with '{spec.key_prefix}')")
+        article = "an" if provider[0] in "aeiou" else "a"
+        raise InvalidInput(
+            f"apiKey: does not look like {article} {provider} key (it should start with '{spec.key_prefix}')"
+        )
     return key
 
 

@@ -118,12 +118,20 @@ def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name in actions:
         action = CATALOG.actions[name]
-        config = merge(action, stored.overrides.get(name), grants)
+        row = stored.overrides.get(name)
+        config = merge(action, row, grants)
         primary = _target(user_id, config.name, stored, grants, used)
         fallback = None
         if primary.model != DISABLED and config.fallbackModel is not None:
             fallback = _target(user_id, config.fallbackModel, stored, grants, used)._asdict()
-        resolved[name] = {"config": config.model_dump(), **primary._asdict(), "fallback": fallback}
+        # The user's routing wish, stored and handed on as given: the worker decides what it means.
+        routing = row.provider_override if row is not None and config.isUserOverride else None
+        resolved[name] = {
+            "config": config.model_dump(),
+            **primary._asdict(),
+            "fallback": fallback,
+            "providerOverride": routing,
+        }
     _mark_used(user_id, stored.keys, used)
     logger.info(
         "resolved",

@@ -272,3 +272,27 @@ def test_make_run_honours_platform_model_providers_and_the_stand_in_answers_user
         tested = httpx.post(f"{base}/api/model-configs/test", json={"agentActionName": "blueprint"}, headers=user)
     result = tested.json()["data"]["testResult"]
     assert (result["success"], result["keySource"]) == (True, "user")
+
+
+def test_make_invoke_and_make_dump_print_the_answer_alone_and_end_quietly_on_a_closed_pipe(tmp_path):
+    data = tmp_path / "state.json"
+    data.write_text(json.dumps({"items": [{"pk": {"S": "USER#a"}, "sk": {"S": "CONFIG#blueprint"}}], "secrets": {}}))
+    env = local_env(data)
+
+    def bash(script: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-o", "pipefail", "-c", script],
+            cwd=runtime.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    answer = bash("make invoke FN=GetDefaultsFunction")  # without -s, as the README shows it
+    assert json.loads(answer.stdout)["statusCode"] == 200  # no echoed recipe line, no make chatter
+    for script in ("make invoke FN=GetDefaultsFunction | true", "make dump | true"):
+        done = bash(script)  # `true` has closed the pipe long before the answer is written
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert bash("make dump").stdout.startswith(f"{data}: 1 items, 0 user secrets")

@@ -181,8 +181,9 @@ def test_order_of_checks_identity_then_body_then_constraint_then_access(api):
         f"model '{OPUS}' is not allowed for templateSelection; allowed models: disabled, "
         "google-ai-studio/gemini-2.5-flash-lite, google-ai-studio/gemini-2.5-flash-lite-latest, openai/gpt-5-mini, "
         "grok/grok-code-fast-1, grok/grok-4-fast, grok/grok-4-1-fast-reasoning, grok/grok-4-1-fast-non-reasoning, "
-        "google-vertex-ai/openai/gpt-oss-120b-maas, google-vertex-ai/moonshotai/kimi-k2-thinking-maas, "
-        "google-vertex-ai/qwen/qwen3-coder-480b-a35b-instruct-maas"
+        "google-vertex-ai/openai/gpt-oss-120b-maas (platform only), "
+        "google-vertex-ai/moonshotai/kimi-k2-thinking-maas (platform only), "
+        "google-vertex-ai/qwen/qwen3-coder-480b-a35b-instruct-maas (platform only)"  # no user key unlocks them
     )
     assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
 
@@ -406,10 +407,41 @@ def test_odd_agent_actions_are_400_on_every_action_route(api, aws, action):
     assert config_items(aws) == []
 
 
-def test_unsupported_content_type_is_a_4xx(api):
-    reply = api.put("/api/model-configs/blueprint", raw_body="modelName=x", headers={"content-type": "text/plain"})
-    assert reply.status == 400
-    assert reply.error["message"] == "the body must be JSON (application/json)"
+BODY_ROUTES = [
+    ("PUT", "/api/model-configs/blueprint", {"modelName": "disabled"}),
+    ("POST", "/api/model-configs/test", {"agentActionName": "blueprint"}),
+    ("PUT", "/api/byok-keys/openai", {"apiKey": "sk-0123456789abcdef"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BODY_ROUTES)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded",  # curl -d without -H
+        "multipart/form-data",  # without a boundary: this was a 500
+        "multipart/form-data; boundary=xyz",
+        "text/plain",
+        "application/xml",
+        "application/merge+json",
+        "",
+    ],
+)
+def test_a_body_of_any_other_content_type_is_a_400_saying_what_to_send(api, aws, method, path, body, content_type):
+    calls = aws.count_calls()
+    reply = api.request(method, path, raw_body=json.dumps(body), headers={"content-type": content_type})
+    assert reply.status == 400, reply.body
+    assert reply.error["name"] == "ValidationError"
+    assert reply.error["message"].startswith("send the body as JSON with content-type: application/json (it came as ")
+    assert sum(calls.values()) == 0  # refused before anything is read or written
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+def test_json_content_types_are_accepted(api, aws, content_type):
+    reply = api.put(
+        "/api/model-configs/blueprint", raw_body='{"modelName": "disabled"}', headers={"content-type": content_type}
+    )
+    assert reply.status == 200, reply.body
 
 
 # ---- faults -------------------------------------------------------------------------------------------

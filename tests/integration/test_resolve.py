@@ -75,8 +75,18 @@ def test_a_new_user_resolves_to_the_defaults_with_the_platform_key(api, aws):
             "apiKey": PLATFORM_GOOGLE,
             "error": None,
         },
+        "providerOverride": None,
     }
     assert answer["baseUrl"].endswith("/google") and not answer["baseUrl"].endswith("/")
+
+
+def test_resolve_hands_on_the_overrides_provider_override_as_stored(api, aws):
+    api.put("/api/model-configs/blueprint", {"modelName": PRO, "providerOverride": "cloudflare"})
+    api.put("/api/model-configs/phaseGeneration", {"modelName": PRO, "providerOverride": None})
+    answer = resolved("user-a", "blueprint", "phaseGeneration", "deepDebugger")
+    assert answer["blueprint"]["providerOverride"] == "cloudflare"
+    assert answer["phaseGeneration"]["providerOverride"] is None
+    assert answer["deepDebugger"]["providerOverride"] is None  # no override: null
 
 
 def test_an_override_with_a_user_key_and_one_with_the_platform_key(api, aws):
@@ -114,6 +124,7 @@ def test_a_switched_off_action_gets_no_key_at_all(api, aws):
         "apiKey": None,
         "error": None,
         "fallback": None,
+        "providerOverride": None,
     }
 
 
@@ -157,7 +168,7 @@ def test_an_expired_key_is_never_served(api, aws, frozen_clock):
     assert resolved("user-a", "blueprint")["blueprint"]["keySource"] == "user"
     frozen_clock[0] += 3600
     answer = resolved("user-a", "blueprint")["blueprint"]
-    assert answer["config"]["inactiveReason"] == "no API key for provider 'anthropic'"
+    assert answer["config"]["inactiveReason"] == "the API key for provider 'anthropic' expired"
     assert ANTHROPIC_KEY not in json.dumps(answer)
 
 

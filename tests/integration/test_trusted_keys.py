@@ -130,9 +130,18 @@ def test_verify_false_stores_without_asking_and_a_failed_check_clears_verified_a
 def test_a_key_of_another_providers_shape_is_refused_and_never_sent(api, aws, server):
     reply = api.put("/api/byok-keys/openai", {"apiKey": ANTHROPIC_KEY})
     assert reply.status == 400
-    assert reply.error["message"] == "apiKey: does not look like a openai key (it should start with 'sk-')"
+    assert reply.error["message"] == "apiKey: does not look like an openai key (it should start with 'sk-')"
     assert server.checks == [] and aws.user_secret("user-a") is None
     assert api.put("/api/byok-keys/verify", {"apiKey": OPENAI_KEY}).status == 400  # not a provider
+    grok = api.put("/api/byok-keys/grok", {"apiKey": OPENAI_KEY})
+    assert grok.error["message"] == "apiKey: does not look like a grok key (it should start with 'xai-')"
+
+
+def test_a_key_over_512_characters_is_counted_in_characters(api, aws, server):
+    reply = api.put("/api/byok-keys/openai", {"apiKey": "sk-" + "a" * 510})
+    assert reply.status == 400
+    assert reply.error["message"] == "apiKey: at most 512 characters"  # pydantic said "512 items"
+    assert server.checks == []
 
 
 # ---- expiry ---------------------------------------------------------------------------------------------
@@ -176,14 +185,17 @@ def test_an_expired_key_counts_as_absent_everywhere(api, aws, provider, frozen_c
     assert key["hasValidKey"] is False and key["expiresAt"] == "2026-11-18T11:00:00.000Z"
     merged = api.get("/api/model-configs/blueprint").data["config"]
     assert merged["isUserOverride"] is False and merged["name"] != OPUS
-    assert merged["inactiveReason"] == "no API key for provider 'anthropic'"
+    assert merged["inactiveReason"] == "the API key for provider 'anthropic' expired"  # not "no API key"
     assert api.get("/api/model-configs").data["configs"]["blueprint"] == merged
     result = api.post("/api/model-configs/test", {"agentActionName": "blueprint", "tempConfig": {"modelName": OPUS}})
-    assert result.data["testResult"]["error"] == "no API key for provider 'anthropic'"
+    assert result.data["testResult"]["error"] == "the API key for provider 'anthropic' expired"
     providers = api.get("/api/model-configs/byok-providers").data
     assert {"provider": "anthropic", "hasValidKey": False} in providers["providers"]
     assert "anthropic" not in providers["modelsByProvider"]
-    assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
+    refused = api.put("/api/model-configs/blueprint", {"modelName": OPUS})
+    assert (
+        refused.status == 403 and "the API key for provider 'anthropic' expired; renew it" in refused.error["message"]
+    )
     assert len(provider.seen) == 1  # the one test before the expiry
 
     deleted = api.delete("/api/byok-keys/anthropic")  # still stored until the sweep: a DELETE answers 200

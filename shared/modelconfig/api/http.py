@@ -31,6 +31,7 @@ from modelconfig.observability import logger
 from modelconfig.schemas import ErrorEnvelope
 
 MAX_BODY_BYTES = 1024 * 1024
+SEND_JSON = "send the body as JSON with content-type: application/json"
 # The error name of each 4xx status, from the one table, for errors Powertools raises itself (ServiceError).
 _NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in errors.STATUS.values() if status < 500}
 
@@ -86,6 +87,7 @@ def _text_body(event: dict[str, Any]) -> dict[str, Any]:
     body = event.get("body")
     if not isinstance(body, str):
         return event
+    event = _require_json(event, body)
     too_large = PayloadTooLarge("request body is over 1 MB")
     if event.get("isBase64Encoded"):
         if len(body) * 3 // 4 > MAX_BODY_BYTES + 3:
@@ -100,6 +102,23 @@ def _text_body(event: dict[str, Any]) -> dict[str, Any]:
     ):
         raise too_large
     return event
+
+
+def _require_json(event: dict[str, Any], body: str) -> dict[str, Any]:
+    """A body sent as anything but JSON (curl's `-d` default is a form; multipart, text, XML) is refused with what
+    to send, before any parser reads it: a form's fields would read as a missing `modelName`, and multipart
+    without a boundary made Powertools' form parser fail. No content type at all is taken as JSON. Returns the
+    event with its content type in lower case."""
+    headers = event.get("headers")
+    sent = headers.get("content-type") if isinstance(headers, dict) else None
+    if not body or not isinstance(sent, str):
+        return event
+    media = sent.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        shown = media[:60] or "empty"
+        raise InvalidInput(f"{SEND_JSON} (it came as {shown})")
+    # Media types are case-insensitive (RFC 9110); Powertools compares them as written.
+    return {**event, "headers": {**event["headers"], "content-type": sent.lower()}}
 
 
 def request_id(event: dict[str, Any] | None, context: LambdaContext | None = None) -> str:
@@ -120,7 +139,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response:
-        return _response(errors.from_domain(InvalidInput("the body must be JSON (application/json)"), rid()))
+        return _response(errors.from_domain(InvalidInput(SEND_JSON), rid()))
 
     @app.exception_handler(ServiceError)
     def _powertools(exc: ServiceError) -> Response:

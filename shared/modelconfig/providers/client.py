@@ -28,7 +28,7 @@ MAX_RESPONSE_BYTES = 256 * 1024
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_WAIT_SECONDS = 2.0  # a provider asking for a longer wait gets no retry: the test answers at once
 MAX_SHOWN_RETRY_AFTER = 86_400  # a provider's retry-after above a day is shown as "over a day", not as 309 digits
-USER_AGENT = "model-config-service/1.0"
+USER_AGENT = "model-config-service"
 
 
 class CallResult(NamedTuple):
