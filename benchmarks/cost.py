@@ -32,7 +32,13 @@ PRICES = {  # us-east-1 list prices
     "secrets_per_10k_calls": 0.05,
     "secret_month": 0.40,
     "logs_per_gb": 0.50,  # CloudWatch Logs ingestion
+    # The optional edge layer (EdgeLayer=On): CloudFront HTTPS requests (North America and Europe) and WAF.
+    "cloudfront_per_million": 1.00,  # $0.0100 per 10,000 HTTPS requests
+    "waf_per_million": 0.60,
+    "waf_acl_month": 5.00,
+    "waf_rule_month": 1.00,  # each of its two rate-based rules
 }
+EDGE_RULES = 2
 MEMORY_MB = int(runtime.template()["Globals"]["Function"]["MemorySize"])  # what the functions are billed at
 LOG_BYTES_PER_REQUEST = 900  # the function's request line (about 600 bytes) and the stage's access line
 PROVIDER_SECONDS = 2.0  # a model test waits this long for the provider's answer (the loopback one answers at once)
@@ -256,5 +262,21 @@ def report(priced: list[Priced]) -> list[str]:
             f"| {users:,} | {m['requests']:,} | ${m['requests_cost']:,.2f} | ${m['secrets']:,.2f} | "
             f"${m['logs']:,.2f} | **${total:,.2f}** |"
         )
-    lines.append("")
+    lines += ["", *edge_layer(by_route["GET /api/model-configs"].total)]
     return lines
+
+
+def edge_layer(list_total: float) -> list[str]:
+    """What the optional edge layer adds: per request, and a fixed monthly fee for the web ACL and its rules."""
+    P = PRICES
+    per_million = P["cloudfront_per_million"] + P["waf_per_million"]
+    fixed = P["waf_acl_month"] + EDGE_RULES * P["waf_rule_month"]
+    return [
+        f"The edge layer (`EdgeLayer=On`, off by default) adds ${per_million:.2f} per million requests (CloudFront "
+        f"${P['cloudfront_per_million']:.2f} for HTTPS requests in North America and Europe, WAF "
+        f"${P['waf_per_million']:.2f}) and ${fixed:.2f} a month (the web ACL ${P['waf_acl_month']:.2f} and its "
+        f"{EDGE_RULES} rate-based rules ${P['waf_rule_month']:.2f} each): a list request then costs "
+        f"${list_total + per_million:.2f} per million instead of ${list_total:.2f}. Data transfer out is left out: "
+        "answers are a few KB.",
+        "",
+    ]

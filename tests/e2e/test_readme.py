@@ -14,11 +14,27 @@ README = runtime.ROOT / "README.md"
 STATUS_MARK = "@@status="
 
 
-def tour() -> str:
-    """The first `sh` block after the heading of the tour."""
+def blocks() -> list[str]:
+    """The `sh` blocks of the tour's section, in order: how to start the server, then the curls."""
     text = README.read_text()
-    section = text[text.index("### A tour: every route with curl") :]
-    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    section = text[text.index("### A tour: every route with curl") :].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, re.S)
+
+
+def tour() -> str:
+    return next(block for block in blocks() if "BASE=" in block)
+
+
+def server_env() -> dict[str, str]:
+    """The variables the tour starts `make run` with (`NAME=value make run`)."""
+    start = next(block for block in blocks() if "make run" in block)
+    return dict(re.findall(r"(\w+)=(\S+)", start.split("make run")[0]))
+
+
+def expected_status(line: str) -> str:
+    """A curl the tour marks with a trailing `# 403` is expected to answer that; every other one 200."""
+    mark = re.search(r"#\s*(\d{3})\s*$", line)
+    return mark.group(1) if mark else "200"
 
 
 def test_the_tour_has_a_curl_for_every_route():
@@ -33,27 +49,41 @@ def test_the_tour_has_a_curl_for_every_route():
     assert covered == {route.key for route, _fn in runtime.routes()}
 
 
-def test_every_curl_of_the_tour_works_as_written(local_api):
-    base, _lines = local_api
+def test_the_tour_starts_the_server_as_a_deployment_usually_runs_it():
+    assert server_env() == {"PLATFORM_MODEL_PROVIDERS": "google-ai-studio"}
+
+
+def test_every_curl_of_the_tour_works_as_written(tmp_path):
+    from infra.local_api import running
+    from tests.e2e.conftest import local_env
+
+    with running(local_env(tmp_path / "state.json") | server_env()) as (base, _lines):
+        done = run_tour(base)
+    assert done.returncode == 0, done.stderr
+    answers = re.findall(rf"(.*)\n{re.escape(STATUS_MARK)}(\d+)", done.stdout)
+    curls = [line for line in tour().splitlines() if line.startswith("curl ")]
+    assert [status for _body, status in answers] == [expected_status(line) for line in curls]
+    assert "403" in [status for _body, status in answers]  # the BYOK story: refused, key added, then saved
+    for body, status in answers:
+        assert json.loads(body)["success"] is (status == "200"), body
+    refused = next(json.loads(body) for body, status in answers if status == "403")
+    assert "anthropic" in refused["message"] and "PUT /api/byok-keys/anthropic" in refused["message"]
+    bodies = [json.loads(body)["data"] for body, status in answers if status == "200"]
+    tested = next(b["testResult"] for b in bodies if "testResult" in b)
+    assert tested["success"] is True and tested["keySource"] == "user"  # offline: the stand-in answered
+    saved_key = next(b for b in bodies if b.get("provider") == "anthropic" and "keyPreview" in b)
+    assert "verifiedAt" in saved_key  # checked with the (stand-in) provider on save
+    assert bodies[-1]["affectedActions"] == []  # the override was reset before the key went
+
+
+def run_tour(base: str) -> subprocess.CompletedProcess[str]:
     script = tour().replace("BASE=http://127.0.0.1:3000", f"BASE={base}", 1)
     # Each curl also prints its status after its answer; nothing else of the block changes.
     wrapper = f'curl() {{ command curl -w "\\n{STATUS_MARK}%{{http_code}}\\n" "$@"; }}\n'
-    done = subprocess.run(
+    return subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-e", "-c", wrapper + script],
         cwd=runtime.ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr
-    answers = re.findall(rf"(.*)\n{re.escape(STATUS_MARK)}(\d+)", done.stdout)
-    assert len(answers) == tour().count("\ncurl ")
-    for body, status in answers:
-        assert status == "200", body
-        assert json.loads(body)["success"] is True, body
-    bodies = [json.loads(body)["data"] for body, _status in answers]
-    tested = next(b["testResult"] for b in bodies if "testResult" in b)
-    assert tested["success"] is True and tested["keySource"] == "user"  # offline: the stand-in answered
-    saved_key = next(b for b in bodies if b.get("provider") == "anthropic" and "keyPreview" in b)
-    assert "verifiedAt" in saved_key  # checked with the (stand-in) provider on save
-    assert bodies[-1]["affectedActions"] == []  # the override was reset before the key went

@@ -71,7 +71,7 @@ def test_make_invoke_runs_resolve_as_the_readme_shows():
     resolved = json.loads(out.stdout)["resolved"]
     assert len(resolved) == 13
     assert set(resolved["blueprint"]) == {
-        "config", "model", "provider", "baseUrl", "keySource", "apiKey", "error", "fallback"
+        "config", "model", "provider", "baseUrl", "keySource", "apiKey", "error", "fallback", "providerOverride"
     }  # fmt: skip
     assert '"message":"resolved"' in out.stderr
 
