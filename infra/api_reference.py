@@ -10,7 +10,7 @@ from typing import Any
 
 from infra import openapi
 
-# When each error is answered; its name and status come from the one error path (modelconfig.api.errors).
+# When each error is answered; its name and status come from the one error path (modelconfig.api.envelope).
 WHEN = {
     "ValidationError": "malformed JSON, wrong types, out-of-range values, unknown action, model or provider, a model "
     "not allowed for the action (the message lists the allowed ones), a key of the wrong shape or one the provider "
@@ -28,7 +28,7 @@ WHEN = {
 
 def _errors() -> list[tuple[int, str]]:
     """Every (status, name) an answer can carry: the domain errors', and the 500 of a real fault."""
-    from modelconfig.api.errors import STATUS
+    from modelconfig.api.envelope import STATUS
 
     return sorted({(int(status), name) for status, name in STATUS.values()} | {(500, "InternalError")})
 
@@ -61,7 +61,7 @@ def _type(doc: dict[str, Any], node: dict[str, Any]) -> str:
         values = node["enum"]
         shown = ", ".join(f"`{v}`" for v in values[:6]) + (f", … ({len(values)} in all)" if len(values) > 6 else "")
         return f"one of {shown}"
-    kind = node.get("type", "any")
+    kind: str = node.get("type", "any")
     if kind == "array":
         return f"list of {_type(doc, node.get('items', {}))}"
     if kind == "object" and "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
@@ -94,7 +94,8 @@ def _data_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, An
     ok = operation["responses"]["200"].get("content", {}).get("application/json", {}).get("schema")
     if ok is None:
         return None
-    return _schema(doc, ok).get("properties", {}).get("data")
+    data: dict[str, Any] | None = _schema(doc, ok).get("properties", {}).get("data")
+    return data
 
 
 def text() -> str:

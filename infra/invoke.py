@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = runtime.handler(fn)
         from modelconfig.observability import logger  # loaded by the handler's module
 
+        # A StreamHandler's stream is settable; Powertools types registered_handler as the base Handler.
         logger.registered_handler.stream = sys.stderr  # type: ignore[attr-defined]
         result = handler(event, runtime.Context(fn))
     return write_quietly(json.dumps(result, indent=2) + "\n")

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from infra import local_state, runtime
 from infra.local_aws import RUN_SETTINGS, LocalAws, is_free
 from infra.loopback import LOCAL_ORIGIN, KeepAliveHandler, host_name, is_loopback
-from modelconfig.api import errors
+from modelconfig.api import envelope
 from modelconfig.errors import (
     AccessDenied,
     DomainError,
@@ -142,7 +142,7 @@ class _RequestHandler(KeepAliveHandler):
         self.close_connection = True
         self.request_version = "HTTP/1.1"  # an unreadable version leaves HTTP/0.9, which answers without a status line
         status = HTTPStatus(code)
-        rendered = errors.render(status, _NAME_OF_FRAMING.get(code, "ValidationError"), _framing_message(status))
+        rendered = envelope.render(status, _NAME_OF_FRAMING.get(code, "ValidationError"), _framing_message(status))
         self._send(rendered.status, rendered.body.encode(), {**rendered.headers, "connection": "close"})
 
     def _dispatch(self) -> None:
@@ -221,7 +221,7 @@ class _RequestHandler(KeepAliveHandler):
             response = self.server.invoke(fn, event)
         except Exception as exc:  # what API Gateway answers when a function fails
             self.server.log(f"function {fn.logical_id} failed: {type(exc).__name__}")
-            return self._answer(errors.internal(event["requestContext"]["requestId"]))
+            return self._answer(envelope.internal(event["requestContext"]["requestId"]))
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         return self._send(int(response.get("statusCode", 200)), data, response.get("headers") or {})
@@ -238,9 +238,9 @@ class _RequestHandler(KeepAliveHandler):
         return self._send(200, asset.read_bytes(), {"content-type": kind, "cache-control": "max-age=3600"})
 
     def _error(self, exc: DomainError) -> int:
-        return self._answer(errors.from_domain(exc, "local"))
+        return self._answer(envelope.from_domain(exc, "local"))
 
-    def _answer(self, rendered: errors.Rendered) -> int:
+    def _answer(self, rendered: envelope.Rendered) -> int:
         return self._send(rendered.status, rendered.body.encode(), rendered.headers)
 
     def _content_length(self) -> int | None:

@@ -181,7 +181,7 @@ def _masked(value: str) -> str:
         return "****"
     if not isinstance(keys, dict):
         return "****"
-    from modelconfig.keys import preview
+    from modelconfig.records import preview
 
     return json.dumps({p: preview(str(k)) for p, k in keys.items()})
 

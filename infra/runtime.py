@@ -75,9 +75,30 @@ class Function:
 
 @cache
 def template() -> dict[str, Any]:
-    from cfnlint.decode import cfn_yaml
+    """template.yaml as plain data, its short-form intrinsics in their long form (`!Ref X` is {"Ref": "X"},
+    `!GetAtt A.B` is {"Fn::GetAtt": ["A", "B"]}). PyYAML's C loader reads it in milliseconds, where cfn-lint's
+    decoder took seconds to import."""
+    import yaml
 
-    return cfn_yaml.load(str(TEMPLATE))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(loader):  # type: ignore[misc,valid-type]  # its base is chosen at run time (the C one if built)
+        pass
+
+    def intrinsic(load: Any, suffix: str, node: Any) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = load.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = load.construct_sequence(node, deep=True)
+        else:
+            value = load.construct_mapping(node, deep=True)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", intrinsic)
+    document: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=Loader)  # noqa: S506 - SafeLoader's subclass
+    return document
 
 
 def _resolve(value: Any, refs: dict[str, str]) -> str:
@@ -176,7 +197,7 @@ _served: set[str] = set()  # functions that have answered once in this process
 def handler(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
     """The function's handler. Its first call is that function's cold start: on Lambda each function has
     its own process, here they share one, so Powertools' process-wide cold-start flag is set again for it."""
-    serve = getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
+    serve: Callable[[dict[str, Any], Any], Any] = getattr(load_module(fn), fn.handler.rsplit(".", 1)[1])
     if fn.logical_id in _served:
         return serve
 
@@ -277,7 +298,8 @@ def table_definition() -> dict[str, Any]:
 def ttl_attribute() -> str | None:
     for resource in template()["Resources"].values():
         if resource["Type"] == "AWS::DynamoDB::Table":
-            return resource["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
+            name: str | None = resource["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
+            return name
     return None
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from modelconfig.storage.overrides import Override
+from modelconfig.records import Override
 
 CREATED = "2026-01-01T00:00:00.000Z"
 

@@ -32,7 +32,7 @@ ENV_OF_PARAMETER = {  # the template's parameters as the functions' environment 
 }
 PERFORMED_FILE = runtime.ROOT / ".iam-performed.json"
 
-# The function whose invocation is running (set around each handler call by tests/conftest.py).
+# The function whose invocation is running (set around each handler call by tests/support/aws.py).
 current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelconfig import resolve  # first: the layer's import starts the cold start (see modelconfig/__init__.py)
-from modelconfig.api import errors
+from modelconfig.api import envelope
 from modelconfig.api.coldstart import entry_point
 from modelconfig.errors import DomainError
 from modelconfig.observability import logger
@@ -29,7 +29,7 @@ def _handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return resolve.resolve(request.userId, [a.value for a in request.agentActions])
     except DomainError as exc:
         logger.warning("resolve refused", extra={"error": type(exc).__name__, "reason": exc.message})
-        return errors.invoked(exc, context.aws_request_id)
+        return envelope.invoked(exc, context.aws_request_id)
 
 
 lambda_handler = entry_point(_handler)

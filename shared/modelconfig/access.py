@@ -9,37 +9,62 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Mapping
+from enum import Enum
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentAction
 from modelconfig.errors import AccessDenied, ServiceUnavailable
 from modelconfig.observability import logger
+from modelconfig.records import KeyRecord
 from modelconfig.settings import settings
 from modelconfig.storage import secrets
-from modelconfig.storage.keystatus import KeyRecord
 
 Role = Literal["model", "fallback"]
 KeySource = Literal["user", "platform"]
 
 
-def platform_providers() -> frozenset[str]:
-    """PLATFORM_MODEL_PROVIDERS when set; otherwise the providers with a key in the platform secret."""
+class IfUnreadable(Enum):
+    """The one policy for a platform keys secret that cannot be read, each caller choosing the behaviour the
+    contract gives it. A call that needs a key (a model test, resolve) gets FAIL and says the keys are
+    unreadable (`choose_key`'s NoKey, or the answer's ServiceUnavailable)."""
+
+    FAIL = "fail"  # a decision needs the truth: ServiceUnavailable (a 503), nothing decided on a guess
+    SHOW_ALL = "show_all"  # a view: every provider counts as enabled, so a fault never shows an override inactive
+    HOLD = "hold"  # the sweep: None, and every reset for lost key access is held this run
+
+
+_UNREADABLE = {
+    IfUnreadable.SHOW_ALL: "platform keys secret unreadable: no override is shown inactive for lack of a key",
+    IfUnreadable.HOLD: "platform keys secret unreadable: resets for lost key access are held this run",
+}
+
+
+@overload
+def platform_providers(if_unreadable: Literal[IfUnreadable.HOLD]) -> frozenset[str] | None: ...
+@overload
+def platform_providers(
+    if_unreadable: Literal[IfUnreadable.FAIL, IfUnreadable.SHOW_ALL] = IfUnreadable.FAIL,
+) -> frozenset[str]: ...
+def platform_providers(if_unreadable: IfUnreadable = IfUnreadable.FAIL) -> frozenset[str] | None:
+    """PLATFORM_MODEL_PROVIDERS when set; otherwise the providers with a key in the platform secret, and when
+    that secret cannot be read, what `if_unreadable` says."""
     configured = settings().platform_model_providers
     if configured is not None:
         return frozenset(configured)
-    return frozenset(p for p in secrets.platform_keys() if p in CATALOG.providers)
-
-
-def platform_providers_or_all() -> frozenset[str]:
-    """The platform-enabled providers for a view: when the platform secret cannot be read, every provider, so a
-    fault never shows a user's override as inactive (the calls themselves still need the real answer)."""
     try:
-        return platform_providers()
+        return frozenset(p for p in secrets.platform_keys() if p in CATALOG.providers)
     except ServiceUnavailable:
-        logger.warning("platform keys secret unreadable: no override is shown inactive for lack of a key")
-        return frozenset(CATALOG.providers)
+        if if_unreadable is IfUnreadable.FAIL:
+            raise
+        logger.warning(_UNREADABLE[if_unreadable])
+        return frozenset(CATALOG.providers) if if_unreadable is IfUnreadable.SHOW_ALL else None
+
+
+def views_platform() -> frozenset[str]:
+    """The platform-enabled providers as a view shows them (IfUnreadable.SHOW_ALL)."""
+    return platform_providers(IfUnreadable.SHOW_ALL)
 
 
 def live_providers(records: Mapping[str, KeyRecord], now_iso: str | None = None) -> frozenset[str]:
@@ -70,7 +95,9 @@ class Grants:
         platform: Callable[[], Collection[str]] = platform_providers,
     ) -> Grants:
         """The grants of a user whose key status is `records` (or is read by calling it): live keys only."""
-        read = functools.cache(records) if callable(records) else lambda: records  # one read for both sides
+        read: Callable[[], Mapping[str, KeyRecord]] = (
+            functools.cache(records) if callable(records) else lambda: records  # one read for both sides
+        )
         now = clock.now_iso()
         return cls(
             lambda: live_providers(read(), now),

@@ -132,7 +132,8 @@ def _load() -> Catalog:
 
 CATALOG = _load()
 
-# Enums for request validation and the OpenAPI document: built from the data, never listed twice.
+# Enums for request validation and the OpenAPI document: built from the data, never listed twice. mypy cannot
+# know members made at run time (the functional API with a computed mapping): [misc] on each, for that reason.
 AgentActionName = StrEnum("AgentActionName", {k: k for k in CATALOG.actions})  # type: ignore[misc]
 ByokProvider = StrEnum("ByokProvider", {p: p for p in CATALOG.byok_providers})  # type: ignore[misc]
 ProviderName = StrEnum("ProviderName", {p: p for p in CATALOG.providers})  # type: ignore[misc]

@@ -9,6 +9,7 @@ from modelconfig import access, clock
 from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG, AgentAction
 from modelconfig.errors import InvalidInput, NotFound
+from modelconfig.records import Override
 from modelconfig.schemas import (
     AgentInfo,
     ByokProvidersData,
@@ -28,7 +29,6 @@ from modelconfig.schemas import (
     UpdateBody,
 )
 from modelconfig.storage import keystatus, overrides, partitions
-from modelconfig.storage.overrides import Override
 
 
 def action_of(name: str) -> AgentAction:
@@ -75,7 +75,7 @@ def affected_actions(stored: partitions.UserItems, provider: str) -> list[str]:
     """The actions whose merged config changes when the user's `provider` key goes: an override read as
     inactive, or a fallback read as the default fallback."""
     before = _view_grants(stored)
-    after = _view_grants(stored._replace(keys={p: r for p, r in stored.keys.items() if p != provider}))
+    after = _view_grants(stored._replace(key_status={p: r for p, r in stored.key_status.items() if p != provider}))
 
     def effective(action: AgentAction, row: Override, grants: Grants) -> MergedConfig:
         return merge(action, row, grants).model_copy(update={"inactiveReason": None})  # why is not what
@@ -178,7 +178,7 @@ def defaults_view() -> DefaultsData:
 
 def _view_grants(stored: partitions.UserItems) -> Grants:
     """What a view judges with: the user's live keys, and a platform list that a fault never empties."""
-    return Grants.of(stored.keys, access.platform_providers_or_all)
+    return Grants.of(stored.key_status, access.views_platform)
 
 
 def list_configs(user_id: str) -> ConfigsData:

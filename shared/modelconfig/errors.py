@@ -1,7 +1,9 @@
-"""Domain errors. `modelconfig.api.errors` maps each class to one HTTP status and error name; nothing here
+"""Domain errors. `modelconfig.api.envelope` maps each class to one HTTP status and error name; nothing here
 knows about HTTP. Messages are shown to users: they never carry a key, a raw upstream body or internals."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class DomainError(Exception):
@@ -54,3 +56,20 @@ class ServiceUnavailable(DomainError):
 
 class Conflict(ServiceUnavailable):
     """Another change of the same data is under way; retrying shortly succeeds."""
+
+
+def describe(errors: list[Any]) -> str:
+    """One readable line from pydantic validation errors: `field: problem; field: problem`."""
+    parts = []
+    for e in errors[:10]:
+        if e.get("type") == "json_invalid":
+            reason = (e.get("ctx") or {}).get("error") if isinstance(e.get("ctx"), dict) else None
+            parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
+            continue
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
+        if not where and e.get("type") == "missing":
+            parts.append("a JSON object body is required")
+            continue
+        text = e.get("msg", "invalid")
+        parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts) or "invalid request"

@@ -9,35 +9,35 @@ from __future__ import annotations
 from modelconfig import clock
 from modelconfig.access import KeySource
 from modelconfig.errors import TooManyRequests
+from modelconfig.records import Counter
 from modelconfig.settings import settings
-from modelconfig.storage import limits
-from modelconfig.storage.limits import Counter
+from modelconfig.storage import counters
 
 MINUTE = 60
 DAY = 86_400
-_WHAT = {
+_DESCRIPTION = {
     "test": "model tests per minute",
     "platform-test": "model tests on the platform's keys per day (UTC)",
     "key-write": "key changes per minute",
 }
 
 
-def _take(user_id: str, counters: list[Counter]) -> None:
-    spent = limits.take(user_id, counters, clock.now())
+def _take(user_id: str, limited: list[Counter]) -> None:
+    spent = counters.take(user_id, limited, clock.now())
     if spent is not None:
         c = spent.counter
         raise TooManyRequests(
-            f"limit of {c.limit} {_WHAT[c.name]} reached; retry in {spent.retry_after}s", spent.retry_after
+            f"limit of {c.limit} {_DESCRIPTION[c.name]} reached; retry in {spent.retry_after}s", spent.retry_after
         )
 
 
 def count_test(user_id: str, source: KeySource) -> None:
     """One model test that is about to call a provider with a key of `source`."""
     s = settings()
-    counters = [Counter("test", s.test_limit_per_minute, MINUTE)]
+    limited = [Counter("test", s.test_limit_per_minute, MINUTE)]
     if source == "platform":
-        counters.append(Counter("platform-test", s.platform_test_limit_per_day, DAY))
-    _take(user_id, counters)
+        limited.append(Counter("platform-test", s.platform_test_limit_per_day, DAY))
+    _take(user_id, limited)
 
 
 def count_key_write(user_id: str) -> None:

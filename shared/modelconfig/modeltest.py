@@ -20,12 +20,11 @@ from modelconfig.configs import merge, overlay, require_allowed
 from modelconfig.observability import logger
 from modelconfig.providers import wire
 from modelconfig.schemas import MergedConfig, TestBody, TestData, TestResult
-from modelconfig.settings import settings
+from modelconfig.settings import LAMBDA_MARGIN_SECONDS, settings
 from modelconfig.storage import partitions, secrets
 
 DEFAULT_PROMPT = "Reply with the single word OK."
 PREVIEW_CHARS = 100
-LAMBDA_MARGIN_SECONDS = 1.0  # the call ends this long before the Lambda's own timeout, so the answer gets out
 
 
 class _NoCall(Exception):
@@ -39,7 +38,7 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
     if temp is not None:
         require_allowed(action, temp.modelName, temp.fallbackModel)  # nobody tests what they could not save
     stored = partitions.query(user_id)
-    grants = Grants.of(stored.keys)
+    grants = Grants.of(stored.key_status)
     config = overlay(merge(action, stored.overrides.get(action.key), grants), temp)
     model = CATALOG.models[config.name]
     try:
@@ -53,7 +52,7 @@ def run_test(user_id: str, body: TestBody, *, time_left: Callable[[], float] = l
         limits.count_test(user_id, source)
         result = _call(model, config, key, source, body.testPrompt or DEFAULT_PROMPT, timeout)
         if source == "user" and model.provider is not None:
-            keys.mark_used(user_id, stored.keys[model.provider])
+            keys.mark_used(user_id, stored.key_status[model.provider])
     logger.info(
         "model test",
         extra={

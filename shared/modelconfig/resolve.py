@@ -25,12 +25,12 @@ from modelconfig import access, clock, keys
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, DISABLED
 from modelconfig.configs import merge
-from modelconfig.errors import InvalidInput
+from modelconfig.errors import InvalidInput, describe
 from modelconfig.observability import logger
+from modelconfig.records import KeyRecord
 from modelconfig.schemas import ResolveEvent
 from modelconfig.settings import settings
 from modelconfig.storage import partitions, secrets
-from modelconfig.storage.keystatus import KeyRecord
 
 MAX_CACHED_USERS = 1000  # secrets kept per instance: a bounded cache, the least recently used goes first
 LAST_USED_EVERY_SECONDS = 3600
@@ -38,12 +38,12 @@ LAST_USED_EVERY_SECONDS = 3600
 Fingerprint = tuple[tuple[str, str], ...]  # (provider, updatedAt) of every key status the secret was read with
 
 
-class _Cached(NamedTuple):
+class _CachedSecret(NamedTuple):
     fingerprint: Fingerprint
     keys: dict[str, str]
 
 
-_secrets: OrderedDict[str, _Cached] = OrderedDict()
+_secrets: OrderedDict[str, _CachedSecret] = OrderedDict()
 
 
 def reset_cache() -> None:
@@ -61,12 +61,12 @@ def _user_keys(user_id: str, records: Mapping[str, KeyRecord]) -> dict[str, str]
     if cached is not None and cached.fingerprint == fingerprint:
         _secrets.move_to_end(user_id)
         return cached.keys
-    keys = secrets.read_user_keys(user_id) or {}
-    _secrets[user_id] = _Cached(fingerprint, keys)
+    secret = secrets.read_user_keys(user_id) or {}
+    _secrets[user_id] = _CachedSecret(fingerprint, secret)
     _secrets.move_to_end(user_id)
     while len(_secrets) > MAX_CACHED_USERS:
         _secrets.popitem(last=False)
-    return keys
+    return secret
 
 
 class Target(NamedTuple):
@@ -88,7 +88,7 @@ def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: G
     base_url = settings().base_urls.get(provider) or None
     try:
         key, source = access.choose_key(
-            provider, grants, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored.keys)
+            provider, grants, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored.key_status)
         )
     except access.NoKey as reason:
         return Target(model.api_name, provider, base_url, None, None, str(reason))
@@ -104,15 +104,13 @@ def parse_event(event: Any) -> ResolveEvent:
     try:
         return ResolveEvent.model_validate(event)
     except ValidationError as exc:
-        from modelconfig.api.errors import describe
-
         raise InvalidInput(describe(list(exc.errors()))) from None
 
 
 def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
     """The answer for `actions` (already validated against the catalog): `{"resolved": {action: Resolved}}`."""
     stored = partitions.query(user_id)
-    grants = Grants.of(stored.keys)
+    grants = Grants.of(stored.key_status)
     grants.platform  # noqa: B018  read first: an unreadable platform list is the whole answer's ServiceUnavailable
     used: set[str] = set()
     resolved: dict[str, Any] = {}
@@ -132,7 +130,7 @@ def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
             "fallback": fallback,
             "providerOverride": routing,
         }
-    _mark_used(user_id, stored.keys, used)
+    _mark_used(user_id, stored.key_status, used)
     logger.info(
         "resolved",
         extra={

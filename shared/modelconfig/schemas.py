@@ -92,7 +92,7 @@ class Compact(Schema):
     # No return annotation on purpose: pydantic would take `dict[str, Any]` as the serialized shape, and the
     # OpenAPI document would show every Compact model as a bare object instead of its fields.
     @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202
+    def _drop_none(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # noqa: ANN202
         return {k: v for k, v in handler(self).items() if v is not None}
 
 

@@ -1,27 +1,38 @@
-"""Configuration from the environment (SPEC section 6), parsed once per cold start into a typed model."""
+"""Configuration from the environment (SPEC section 6), parsed once per cold start into a typed model. Each
+setting's default and bounds are written once, on its field; `VARIABLES` names the variable that sets it."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cache
 
 from pydantic import BaseModel, Field, field_validator
 
 from modelconfig.catalog import CATALOG
 
+LAMBDA_MARGIN_SECONDS = 1.0  # a provider call ends this long before the Lambda's own timeout, so the answer gets out
+
 
 class Settings(BaseModel):
     table_name: str = Field(min_length=3)
     user_secret_prefix: str = Field(default="model-config/byok/", min_length=1)
     platform_keys_secret_id: str | None = None
-    platform_model_providers: tuple[str, ...] | None = None
+    platform_model_providers: tuple[str, ...] | None = None  # None: the providers with a key in the secret
     model_test_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     key_verify_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    platform_keys_max_age_seconds: int = Field(default=300, ge=0, le=300)
+    platform_keys_max_age_seconds: int = Field(default=300, ge=0, le=300)  # the platform keys' cache, at most 5 min
     test_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
     platform_test_limit_per_day: int = Field(default=100, ge=1, le=1_000_000)
     key_write_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
-    base_urls: dict[str, str]
+    base_urls: dict[str, str]  # by provider: its variable's value, else the catalog's default, no trailing slash
+
+    @field_validator("platform_model_providers", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        if isinstance(value, str):  # a comma list; empty means none listed
+            return tuple(p.strip() for p in value.split(",") if p.strip()) or None
+        return value
 
     @field_validator("platform_model_providers")
     @classmethod
@@ -32,27 +43,30 @@ class Settings(BaseModel):
         return value
 
 
-def _providers(raw: str | None) -> tuple[str, ...] | None:
-    names = tuple(p.strip() for p in (raw or "").split(",") if p.strip())
-    return names or None
+# Each setting and the variable that sets it; a variable unset or empty leaves the field's default.
+VARIABLES = {
+    "table_name": "TABLE_NAME",
+    "user_secret_prefix": "USER_SECRET_PREFIX",
+    "platform_keys_secret_id": "PLATFORM_KEYS_SECRET_ID",
+    "platform_model_providers": "PLATFORM_MODEL_PROVIDERS",
+    "model_test_timeout_seconds": "MODEL_TEST_TIMEOUT_SECONDS",
+    "key_verify_timeout_seconds": "KEY_VERIFY_TIMEOUT_SECONDS",
+    "platform_keys_max_age_seconds": "PLATFORM_KEYS_MAX_AGE_SECONDS",
+    "test_limit_per_minute": "TEST_LIMIT_PER_MINUTE",
+    "platform_test_limit_per_day": "PLATFORM_TEST_LIMIT_PER_DAY",
+    "key_write_limit_per_minute": "KEY_WRITE_LIMIT_PER_MINUTE",
+}
 
 
-def from_environment(env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+def from_environment(env: Mapping[str, str] = os.environ) -> Settings:
+    """The settings `env` gives; a pydantic ValidationError names any variable out of its bounds."""
     base_urls = {
-        p.id: env.get(p.base_url_env) or p.default_base_url or "" for p in CATALOG.providers.values() if p.base_url_env
+        p.id: (env.get(p.base_url_env) or p.default_base_url or "").rstrip("/")
+        for p in CATALOG.providers.values()
+        if p.base_url_env
     }
-    return Settings(
-        table_name=env.get("TABLE_NAME", ""),
-        user_secret_prefix=env.get("USER_SECRET_PREFIX") or "model-config/byok/",
-        platform_keys_secret_id=env.get("PLATFORM_KEYS_SECRET_ID") or None,
-        platform_model_providers=_providers(env.get("PLATFORM_MODEL_PROVIDERS")),
-        model_test_timeout_seconds=env.get("MODEL_TEST_TIMEOUT_SECONDS") or 20,
-        key_verify_timeout_seconds=env.get("KEY_VERIFY_TIMEOUT_SECONDS") or 5,
-        test_limit_per_minute=env.get("TEST_LIMIT_PER_MINUTE") or 10,
-        platform_test_limit_per_day=env.get("PLATFORM_TEST_LIMIT_PER_DAY") or 100,
-        key_write_limit_per_minute=env.get("KEY_WRITE_LIMIT_PER_MINUTE") or 10,
-        base_urls={k: v.rstrip("/") for k, v in base_urls.items()},
-    )
+    values = {field: env[name] for field, name in VARIABLES.items() if env.get(name)}
+    return Settings.model_validate({"table_name": "", **values, "base_urls": base_urls})
 
 
 @cache

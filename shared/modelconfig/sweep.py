@@ -30,14 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from modelconfig import access, clock, keys
-from modelconfig.access import Grants
+from modelconfig.access import Grants, IfUnreadable
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, ServiceUnavailable
 from modelconfig.observability import logger
+from modelconfig.records import Checkpoint, KeyRecord, Override
 from modelconfig.storage import keystatus, overrides, sweeps
-from modelconfig.storage.keystatus import KeyRecord
-from modelconfig.storage.overrides import Override
-from modelconfig.storage.sweeps import Checkpoint
 
 MAX_TARGETED_USERS = 1000
 BREAKER_FLOOR = 50
@@ -182,7 +180,7 @@ def sweep(
     if checkpoint is None:
         baseline = sweeps.load_baseline()
         checkpoint = Checkpoint(run_id=request.run_id, baseline=sorted(baseline) if baseline is not None else None)
-    platform = _platform_or_none()
+    platform = access.platform_providers(IfUnreadable.HOLD)  # None: unreadable, every access reset held
     departed = frozenset(checkpoint.baseline or ()) - platform if platform is not None else frozenset()
     sweeper = _Sweeper(checkpoint, platform, force=request.force, resumed=resumed, departed=departed)
     while True:
@@ -203,14 +201,6 @@ def sweep(
             sweeps.save_checkpoint(checkpoint)
             return summary(checkpoint, complete=True)
         sweeps.save_checkpoint(checkpoint)
-
-
-def _platform_or_none() -> frozenset[str] | None:
-    try:
-        return access.platform_providers()
-    except ServiceUnavailable:
-        logger.warning("platform keys secret unreadable: resets for lost key access are held this run")
-        return None
 
 
 def _targeted(run_id: str, user_ids: Sequence[str]) -> dict[str, Any]:

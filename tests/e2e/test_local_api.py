@@ -8,8 +8,7 @@ import sys
 
 from infra import runtime
 from infra.local_api import sample_token
-
-PRO = "google-ai-studio/gemini-2.5-pro"
+from tests.support.constants import PRO
 
 
 def auth(sub):

@@ -4,17 +4,15 @@ import json
 import uuid
 
 import pytest
-from botocore.stub import Stubber
 
 from infra import runtime
 from modelconfig.catalog import CATALOG
 from modelconfig.storage import aws as aws_clients
-from tests.conftest import Api
+from tests.support.api import Api
+from tests.support.constants import FLASH, OPUS, PRO
+from tests.support.faults import fail
 
-PRO = "google-ai-studio/gemini-2.5-pro"
-FLASH = "google-ai-studio/gemini-2.5-flash"
 LITE = "google-ai-studio/gemini-2.5-flash-lite"
-OPUS = "anthropic/claude-opus-4-5"
 
 
 def config_items(aws):
@@ -189,7 +187,7 @@ def test_order_of_checks_identity_then_body_then_constraint_then_access(api):
 
 
 def test_platform_providers_default_to_the_keys_in_the_platform_secret(api, aws, monkeypatch):
-    from tests.conftest import reset_caches
+    from tests.support.aws import reset_caches
 
     monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
     reset_caches()
@@ -281,7 +279,7 @@ def test_byok_providers_without_keys(api, aws):
 
 
 def test_byok_providers_without_a_provider_list_reads_the_platform_secret_once(api, aws, monkeypatch):
-    from tests.conftest import reset_caches
+    from tests.support.aws import reset_caches
 
     monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
     reset_caches()
@@ -448,9 +446,8 @@ def test_json_content_types_are_accepted(api, aws, content_type):
 
 
 def test_persistent_throttling_is_503_with_the_request_id(api):
-    with Stubber(aws_clients.dynamodb()) as stub:
-        stub.add_client_error("query", "ProvisionedThroughputExceededException", http_status_code=400)
-        reply = api.get("/api/model-configs")
+    fail(aws_clients.dynamodb(), "Query", "ProvisionedThroughputExceededException", times=3)
+    reply = api.get("/api/model-configs")
     assert reply.status == 503
     assert reply.error["name"] == "ServiceUnavailable"
     assert "request id" in reply.error["message"]
@@ -458,9 +455,8 @@ def test_persistent_throttling_is_503_with_the_request_id(api):
 
 
 def test_unexpected_fault_is_a_500_envelope_without_internals(api):
-    with Stubber(aws_clients.dynamodb()) as stub:
-        stub.add_client_error("get_item", "ValidationException", "secret internals", http_status_code=400)
-        reply = api.get("/api/model-configs/blueprint")
+    fail(aws_clients.dynamodb(), "Query", "ValidationException", "secret internals")  # not ours to expect
+    reply = api.get("/api/model-configs/blueprint")
     assert reply.status == 500
     assert reply.error["name"] == "InternalError"
     assert "internals" not in json.dumps(reply.body)

@@ -5,35 +5,16 @@ import json
 import time
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from infra import runtime
-from modelconfig import keys, sweep
+from modelconfig import sweep
+from modelconfig.records import preview
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import secrets
-from tests.conftest import PLATFORM_SECRET, Api, reset_caches
-
-OPENAI_KEY = "sk-openai-0123456789abcdef"
-GROK_KEY = "xai-0123456789abcdefgh"
-ANTHROPIC_KEY = "sk-ant-0123456789abcdefgh"
-PRO = "google-ai-studio/gemini-2.5-pro"
-OPUS = "anthropic/claude-opus-4-5"
-
-
-def fail(client, operation, code, message="", *, status=400, times=1, when=lambda params: True):
-    """Answer the next `times` calls of `operation` (whose params pass `when`) with AWS's error `code`."""
-    left = [times]
-
-    def respond(params, **_kw):
-        if left[0] <= 0 or not when(params):
-            return None
-        left[0] -= 1
-        error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
-        return AWSResponse("https://aws.invalid", status, {}, None), error
-
-    service = client.meta.service_model.service_name
-    client.meta.events.register_first(f"before-call.{service}.{operation}", respond)
-    return left
+from tests.support.api import Api
+from tests.support.aws import reset_caches
+from tests.support.constants import ANTHROPIC_KEY, GROK_KEY, OPENAI_KEY, PLATFORM_SECRET, PRO
+from tests.support.faults import fail
 
 
 def plenty():
@@ -301,4 +282,4 @@ def test_a_user_id_that_names_the_platform_secret_cannot_touch_it(aws, monkeypat
     test = attacker.post("/api/model-configs/test", {"agentActionName": "blueprint"})
     assert test.status == 200  # a platform-key test reads the platform secret as the platform, not as the user
     assert aws.secretsmanager.get_secret_value(SecretId=PLATFORM_SECRET)["SecretString"] == before
-    assert keys.preview(before) not in json.dumps(put.body)
+    assert preview(before) not in json.dumps(put.body)

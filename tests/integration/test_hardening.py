@@ -4,38 +4,11 @@ import json
 import random
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from modelconfig.storage import aws as aws_clients
-from tests.conftest import Api
-
-PRO = "google-ai-studio/gemini-2.5-pro"
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_kw):
-        yield self._body
-
-
-def throttle(client, operations, *, times):
-    """Answer the first `times` HTTP attempts of `operations` with DynamoDB's throttling error, before the request
-    leaves botocore, so the SDK's own retry logic runs exactly as against AWS."""
-    seen = []
-
-    def respond(request, **_kw):
-        operation = request.headers.get("X-Amz-Target", b"")
-        operation = operation.decode() if isinstance(operation, bytes) else operation
-        if not any(operation.endswith(op) for op in operations) or len(seen) >= times:
-            return None
-        seen.append(operation)
-        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow down"})
-        return AWSResponse(request.url, 400, {"x-amzn-errortype": "ThrottlingException"}, _Raw(body.encode()))
-
-    client.meta.events.register_first("before-send.dynamodb", respond)
-    return seen
+from tests.support.api import Api
+from tests.support.constants import PRO
+from tests.support.faults import fail, throttle
 
 
 def test_throttling_is_retried_with_backoff_and_then_succeeds(api, aws):
@@ -150,8 +123,8 @@ CANARY_PARTS = (
 
 @pytest.fixture
 def canary_provider(aws, monkeypatch):
-    from tests.conftest import reset_caches
     from tests.provider_server import ProviderServer
+    from tests.support.aws import reset_caches
 
     aws.secretsmanager.put_secret_value(
         SecretId="model-config/platform-keys", SecretString=json.dumps({"google-ai-studio": PLATFORM_CANARY})
@@ -166,7 +139,6 @@ def canary_provider(aws, monkeypatch):
 
 
 def test_no_trace_of_any_key_in_logs_responses_or_errors(aws, canary_provider, capfd, caplog):
-    from botocore.stub import Stubber
 
     caplog.set_level("DEBUG")
     api = Api("canary-user")
@@ -202,15 +174,12 @@ def test_no_trace_of_any_key_in_logs_responses_or_errors(aws, canary_provider, c
         call("POST", "/api/model-configs/test", {"agentActionName": "blueprint", "useUserKeys": False})
     canary_provider.behave(mode="status", status=400, body={"error": {"message": f"bad key {USER_CANARY}"}})
     call("POST", "/api/model-configs/test", {"agentActionName": "blueprint"})  # upstream echoes the key
-    with Stubber(aws_clients.secretsmanager()) as stub:
-        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
-        call("POST", "/api/model-configs/test", {"agentActionName": "blueprint"})
-    with Stubber(aws_clients.secretsmanager()) as stub:
-        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
-        call("PUT", "/api/byok-keys/grok", {"apiKey": "xai-CANARY-user-7f3a9c1e5b2d4f6a8c0e"})
-    with Stubber(aws_clients.dynamodb()) as stub:
-        stub.add_client_error("transact_write_items", "InternalServerError", http_status_code=500)
-        call("PUT", "/api/byok-keys/anthropic", {"apiKey": USER_CANARY})
+    fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500)
+    call("POST", "/api/model-configs/test", {"agentActionName": "blueprint"})
+    fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500)
+    call("PUT", "/api/byok-keys/grok", {"apiKey": "xai-CANARY-user-7f3a9c1e5b2d4f6a8c0e"})
+    fail(aws_clients.dynamodb(), "TransactWriteItems", "InternalServerError", status=500)
+    call("PUT", "/api/byok-keys/anthropic", {"apiKey": USER_CANARY})
     call("GET", "/api/model-configs")
     call("POST", "/api/model-configs/reset-all")
     assert call("DELETE", "/api/byok-keys/anthropic").status == 200

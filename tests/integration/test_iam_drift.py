@@ -10,7 +10,7 @@ import json
 
 from infra import runtime
 from tests import iam
-from tests.conftest import PERFORMED
+from tests.support.aws import PERFORMED
 
 
 def performed() -> dict[str, set[str]]:

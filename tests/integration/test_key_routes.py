@@ -6,15 +6,11 @@ import time
 
 import pytest
 
-from modelconfig import keys
 from modelconfig.errors import ServiceUnavailable
-from modelconfig.storage import keystatus, secrets
-from tests.conftest import Api
-
-OPENAI_KEY = "sk-openai-0123456789abcdef"
-ANTHROPIC_KEY = "sk-ant-api03-0123456789abcdefghij"
-GROK_KEY = "xai-0123456789abcdefgh"
-OPUS = "anthropic/claude-opus-4-5"
+from modelconfig.storage import keystatus, keystore, secrets
+from tests.support.api import Api
+from tests.support.constants import ANTHROPIC_KEY, GROK_KEY, OPENAI_KEY, OPUS
+from tests.support.faults import fail
 
 
 def status_items(aws, user="user-a"):
@@ -183,7 +179,7 @@ def test_concurrent_writes_of_two_providers_keep_both(shared_aws):
 
 
 def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):
-    monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(keystore, "LEASE_WAIT_SECONDS", 2.0)
     keystatus.acquire_lease("user-a", "other-writer", lease_seconds=30, wait_seconds=0)
     threading.Timer(0.3, keystatus.release_lease, args=("user-a", "other-writer")).start()
     started = time.monotonic()
@@ -192,7 +188,7 @@ def test_a_held_lease_makes_a_write_wait_then_succeed(api, aws, monkeypatch):
 
 
 def test_a_lease_held_too_long_is_a_503_not_a_lost_write(api, aws, monkeypatch):
-    monkeypatch.setattr(keys, "LEASE_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(keystore, "LEASE_WAIT_SECONDS", 0.2)
     keystatus.acquire_lease("user-a", "stuck-writer", lease_seconds=30, wait_seconds=0)
     reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
     assert reply.status == 503 and "in progress" in reply.error["message"]
@@ -277,13 +273,11 @@ def test_repair_makes_every_status_match_the_secret_before_its_own_change(api, a
 
 
 def test_secrets_manager_down_is_503(api, aws):
-    from botocore.stub import Stubber
 
     from modelconfig.storage import aws as aws_clients
 
-    with Stubber(aws_clients.secretsmanager()) as stub:
-        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
-        reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
+    fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500)
+    reply = api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY})
     assert reply.status == 503 and reply.error["name"] == "ServiceUnavailable"
     assert lock_item(aws) == []
     assert OPENAI_KEY not in str(reply.raw)

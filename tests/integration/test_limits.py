@@ -8,7 +8,8 @@ import pytest
 
 from infra import runtime
 from modelconfig import clock
-from tests.conftest import Api, reset_caches
+from tests.support.api import Api
+from tests.support.aws import reset_caches
 
 USER_ANTHROPIC = "sk-ant-user-0123456789abcdef"
 USER_OPUS = {"agentActionName": "blueprint", "tempConfig": {"modelName": "anthropic/claude-opus-4-5"}}

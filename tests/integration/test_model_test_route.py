@@ -6,7 +6,9 @@ import socket
 import pytest
 
 from modelconfig.providers import client
-from tests.conftest import PLATFORM_KEYS, reset_caches
+from tests.support.aws import reset_caches
+from tests.support.constants import PLATFORM_KEYS
+from tests.support.faults import fail
 
 USER_ANTHROPIC = "sk-ant-user-0123456789abcdef"
 USER_OPENAI = "sk-user-openai-0123456789"
@@ -314,14 +316,12 @@ def test_unreachable_provider_says_why_in_the_answer_and_the_log(
 
 
 def test_key_store_down_is_a_failed_test_not_an_error(api, aws, provider):
-    from botocore.stub import Stubber
 
     from modelconfig.storage import aws as aws_clients
 
     api.put("/api/byok-keys/openai", {"apiKey": USER_OPENAI})
-    with Stubber(aws_clients.secretsmanager()) as stub:
-        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
-        result = run(api, {"agentActionName": "blueprint", "tempConfig": {"modelName": "openai/gpt-5"}})
+    fail(aws_clients.secretsmanager(), "GetSecretValue", "InternalServiceError", status=500)
+    result = run(api, {"agentActionName": "blueprint", "tempConfig": {"modelName": "openai/gpt-5"}})
     assert result["success"] is False
     assert result["error"] == "could not read your API key: the key store is unavailable, retry shortly"
     assert provider.seen == []

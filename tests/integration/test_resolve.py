@@ -10,13 +10,11 @@ import pytest
 from infra import runtime
 from modelconfig import clock, resolve
 from modelconfig.catalog import CATALOG
-from tests.conftest import PLATFORM_KEYS, Api
+from tests.support.api import Api
+from tests.support.constants import ANTHROPIC_KEY, OPUS, PLATFORM_KEYS, PRO
 
-ANTHROPIC_KEY = "sk-ant-api03-abcdefghij0123456789ABCDEFGHIJ"
 RENEWED_KEY = "sk-ant-api03-renewed-0123456789ABCDEFGHIJ"
 PLATFORM_GOOGLE = PLATFORM_KEYS["google-ai-studio"]
-OPUS = "anthropic/claude-opus-4-5"
-PRO = "google-ai-studio/gemini-2.5-pro"
 ACTIONS = [{"key": key} for key in CATALOG.actions]  # in the catalog's order
 NOW = 1_794_996_000.0  # 2026-11-18T10:00:00Z
 
@@ -140,7 +138,7 @@ def test_a_provider_without_any_key_says_so(api, aws):
 
 def test_a_platform_provider_whose_key_is_missing_gives_an_error_not_a_key(api, aws, monkeypatch):
     monkeypatch.setenv("PLATFORM_MODEL_PROVIDERS", "google-ai-studio,openai")  # openai: enabled, no key
-    from tests.conftest import reset_caches
+    from tests.support.aws import reset_caches
 
     reset_caches()
     api.put("/api/model-configs/blueprint", {"modelName": "openai/gpt-5"})
@@ -305,8 +303,8 @@ def test_one_agent_action_string_is_accepted(aws):
 
 def test_an_unreadable_platform_list_is_a_service_unavailable_answer(aws, monkeypatch):
     from modelconfig.storage import aws as aws_clients
-    from tests.conftest import reset_caches
     from tests.integration.test_faults import fail
+    from tests.support.aws import reset_caches
 
     monkeypatch.delenv("PLATFORM_MODEL_PROVIDERS")
     reset_caches()

@@ -15,7 +15,7 @@ from infra import runtime
 from modelconfig.identity import MAX_SUBJECT_LENGTH
 from modelconfig.providers import client
 from modelconfig.providers.wire import WireRequest
-from tests.conftest import Api
+from tests.support.api import Api
 
 # ---- the template: route throttling sized for a shared API, its alarm, the edge layer, the issuer -------------
 

@@ -7,15 +7,12 @@ import pytest
 from infra import runtime
 from modelconfig import sweep
 from modelconfig.errors import InvalidInput
+from modelconfig.records import KeyRecord
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import dynamo, keystatus, overrides, partitions
 from modelconfig.storage.dynamo import ItemKey
-from modelconfig.storage.keystatus import KeyRecord
 from tests.factories import config_row
-
-PRO = "google-ai-studio/gemini-2.5-pro"
-FLASH = "google-ai-studio/gemini-2.5-flash"
-OPUS = "anthropic/claude-opus-4-5"
+from tests.support.constants import FLASH, OPUS, PRO
 
 
 def store(user, action, model, fallback=None):

@@ -10,14 +10,12 @@ from infra import runtime
 from modelconfig import clock, sweep
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import secrets
-from tests.conftest import PLATFORM_SECRET, Api, reset_caches
 from tests.integration.test_faults import fail
+from tests.support.api import Api
+from tests.support.aws import reset_caches
+from tests.support.constants import ANTHROPIC_KEY, GROK_KEY, OPENAI_KEY, OPUS, PLATFORM_SECRET
 
-ANTHROPIC_KEY = "sk-ant-api03-abcdefghij0123456789ABCDEFGHIJ"
-OPENAI_KEY = "sk-proj-0123456789abcdefghijABCDEFGHIJ"
 GOOGLE_KEY = "AIzaSyUSER-google-key-00000000000"
-GROK_KEY = "xai-0123456789abcdefghijABCDEFGH"
-OPUS = "anthropic/claude-opus-4-5"
 NOW = 1_794_996_000.0  # 2026-11-18T10:00:00Z
 NOW_ISO = "2026-11-18T10:00:00.000Z"
 

@@ -6,11 +6,11 @@ from modelconfig import access, sweep
 from modelconfig.access import Denial, Grants
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput
-from modelconfig.storage.sweeps import Checkpoint
+from modelconfig.records import Checkpoint
+from tests.support.constants import OPUS
 
 BLUEPRINT = CATALOG.actions["blueprint"]
 SELECTION = CATALOG.actions["templateSelection"]
-OPUS = "anthropic/claude-opus-4-5"
 
 
 def test_each_denial_names_its_reason_and_says_why():

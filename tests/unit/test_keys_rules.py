@@ -3,7 +3,8 @@
 import pytest
 
 from modelconfig.errors import InvalidInput
-from modelconfig.keys import preview, validate_key
+from modelconfig.keys import validate_key
+from modelconfig.records import preview
 from modelconfig.storage.secrets import encode_user_id
 
 
@@ -61,7 +62,7 @@ def test_secret_name_encoding_is_one_to_one_and_stays_in_the_prefix():
 def test_the_key_lease_outlives_the_key_functions_timeout():
     """A lease can only be taken over from a writer that is gone: it must outlast the functions that hold it."""
     from infra import runtime
-    from modelconfig import keys
+    from modelconfig.storage import keystore
 
     for logical_id in ("PutKeyFunction", "DeleteKeyFunction"):
-        assert runtime.function(logical_id).timeout + 5 < keys.LEASE_SECONDS
+        assert runtime.function(logical_id).timeout + 5 < keystore.LEASE_SECONDS

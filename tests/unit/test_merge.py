@@ -90,8 +90,8 @@ def test_overlay_keeps_a_zero_temperature():
 
 def test_every_stored_field_has_one_wire_name_and_every_wire_field_a_source():
     from modelconfig.configs import CHOICES, WIRE_NAMES
+    from modelconfig.records import Override
     from modelconfig.schemas import ConfigRow, UpdateBody
-    from modelconfig.storage.overrides import Override
 
     assert list(WIRE_NAMES) == list(Override._fields)
     assert set(WIRE_NAMES.values()) | {"isActive"} == set(ConfigRow.model_fields)

@@ -11,7 +11,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -22,31 +22,42 @@ from aws_lambda_powertools.event_handler.openapi.params import Query as Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from modelconfig.api import errors
+from modelconfig.api import envelope
 from modelconfig.api.coldstart import entry_point
-from modelconfig.api.errors import JSON, Rendered
-from modelconfig.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from modelconfig.api.envelope import JSON, Rendered
+from modelconfig.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+    describe,
+)
 from modelconfig.identity import is_subject
 from modelconfig.observability import logger
 from modelconfig.schemas import ErrorEnvelope
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 MAX_BODY_BYTES = 1024 * 1024
 SEND_JSON = "send the body as JSON with content-type: application/json"
 # The error name of each 4xx status, from the one table, for errors Powertools raises itself (ServiceError).
-_NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in errors.STATUS.values() if status < 500}
+_NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in envelope.STATUS.values() if status < 500}
 
 
-def route_responses(*codes: int) -> dict[int, dict[str, Any]]:
+def route_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI responses: 200 with the return annotation's schema, the error statuses every route
     has (400, 401, 413, 500, 503), and `codes`."""
-    described = {
-        code: {"description": errors.DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
+    described: dict[int, OpenAPIResponse] = {
+        code: {"description": envelope.DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
         for code in sorted({400, 401, 413, 500, 503, *codes})
     }
     return {200: {"description": "Success"}, **described}
 
 
-def _response(rendered: Rendered) -> Response:
+def _response(rendered: Rendered) -> Response[str]:
     return Response(status_code=rendered.status, content_type=JSON, body=rendered.body, headers=dict(rendered.headers))
 
 
@@ -134,43 +145,45 @@ def create_app() -> APIGatewayHttpResolver:
         return request_id(app.current_event.raw_event, app.lambda_context)
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
-        return _response(errors.from_domain(InvalidInput(errors.describe(list(exc.errors()))), rid()))
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return _response(envelope.from_domain(InvalidInput(describe(list(exc.errors()))), rid()))
 
     @app.exception_handler(RequestUnsupportedContentType)
-    def _content_type(_exc: RequestUnsupportedContentType) -> Response:
-        return _response(errors.from_domain(InvalidInput(SEND_JSON), rid()))
+    def _content_type(_exc: RequestUnsupportedContentType) -> Response[str]:
+        return _response(envelope.from_domain(InvalidInput(SEND_JSON), rid()))
 
     @app.exception_handler(ServiceError)
-    def _powertools(exc: ServiceError) -> Response:
+    def _powertools(exc: ServiceError) -> Response[str]:
         name = _NAME_OF_STATUS.get(exc.status_code)
         if name is None:
-            return _response(errors.internal(rid()))
-        return _response(errors.render(exc.status_code, name, str(exc.msg)))
+            return _response(envelope.internal(rid()))
+        return _response(envelope.render(exc.status_code, name, str(exc.msg)))
 
     @app.exception_handler(DomainError)
-    def _domain(exc: DomainError) -> Response:
+    def _domain(exc: DomainError) -> Response[str]:
         if isinstance(exc, ServiceUnavailable):
             logger.warning("service unavailable", extra={"reason": exc.message, "cause": type(exc.__cause__).__name__})
-        return _response(errors.from_domain(exc, rid()))
+        return _response(envelope.from_domain(exc, rid()))
 
     @app.exception_handler(Exception)
-    def _internal(exc: Exception) -> Response:
+    def _internal(exc: Exception) -> Response[str]:
         # The type and traceback only: messages of third-party exceptions are not ours to vouch for.
-        logger.error(
-            "unhandled error", extra={"error": type(exc).__name__}, exc_info=(type(exc), None, exc.__traceback__)
-        )
-        return _response(errors.internal(rid()))
+        # No exception object, so its message stays out of the log; logging accepts a None value there, which
+        # typeshed's exc_info type does not admit: [arg-type] for that reason.
+        trace = (type(exc), None, exc.__traceback__)
+        logger.error("unhandled error", extra={"error": type(exc).__name__}, exc_info=trace)  # type: ignore[arg-type]
+        return _response(envelope.internal(rid()))
 
     @app.not_found
-    def _no_route(_exc: Exception) -> Response:
-        return _response(errors.from_domain(NotFound("no such route"), rid()))
+    def _no_route(_exc: Exception) -> Response[str]:
+        return _response(envelope.from_domain(NotFound("no such route"), rid()))
 
     return app
 
 
 def user_id(app: APIGatewayHttpResolver) -> str:
-    return app.context["user_id"]
+    sub: str = app.context["user_id"]  # put there by `handler`, after the identity check
+    return sub
 
 
 def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -188,7 +201,7 @@ def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaCont
             logger.append_keys(userId=sub)
             event = _text_body(event)
         except DomainError as exc:
-            response = _payload(errors.from_domain(exc, request_id(event, context)))
+            response = _payload(envelope.from_domain(exc, request_id(event, context)))
         else:
             app.append_context(user_id=sub)
             response = app.resolve(event, context)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+CONFIG_STORE = "the config store"  # how users are told which store failed: the table
+KEY_STORE = "the key store"  # the secrets, and the key status and lease beside the configs
+
 
 TRANSIENT_CODES = frozenset(
     {
@@ -71,17 +74,20 @@ def _client(service: str) -> Any:
 
 @cache
 def dynamodb() -> DynamoDBClient:
-    return _client("dynamodb")
+    client: DynamoDBClient = _client("dynamodb")  # botocore's factory is untyped; the stubs name the client
+    return client
 
 
 @cache
 def secretsmanager() -> SecretsManagerClient:
-    return _client("secretsmanager")
+    client: SecretsManagerClient = _client("secretsmanager")
+    return client
 
 
 @cache
 def lambda_() -> LambdaClient:
-    return _client("lambda")
+    client: LambdaClient = _client("lambda")
+    return client
 
 
 def reset_clients() -> None:

@@ -6,7 +6,7 @@ One partition per user holds everything of that user, so each route is one reque
     pk = USER#<sub>   sk = BYOK#<provider>        key status (storage.keystatus; never the key)
                       sk = BYOKLOCK               the lease that serialises one user's key writes
                       sk = CONFIG#<action>        one override (storage.overrides)
-                      sk = LIMIT#<name>#<window>  a per-user counter (storage.limits; expires)
+                      sk = LIMIT#<name>#<window>  a per-user counter (storage.counters; expires)
     pk = SWEEP        sk = RUN#<run id>           a sweep's checkpoint (storage.sweeps; expires)
 
 "BYOK#" sorts before "CONFIG#", so a scan meets a user's key status before that user's configs.
@@ -17,18 +17,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelconfig.errors import ServiceUnavailable
 from modelconfig.settings import settings
-from modelconfig.storage.aws import dynamodb, unavailable_on_fault
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, unavailable_on_fault
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        WriteRequestOutputTypeDef,
+        WriteRequestTypeDef,
+    )
 
 USER = "USER#"
 BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit (moto accepts more; AWS does not)
 BATCH_ATTEMPTS = 6
-WHAT = "the config store"  # how users are told which store failed
 
-Item = dict[str, dict[str, Any]]
+Item = dict[str, "AttributeValueTypeDef"]  # one item, in DynamoDB's own typed form
 
 
 class ItemKey(NamedTuple):
@@ -42,7 +49,7 @@ def table_name() -> str:
     return settings().table_name
 
 
-def partition(user_id: str) -> dict[str, str]:
+def partition(user_id: str) -> AttributeValueTypeDef:
     return {"S": USER + user_id}
 
 
@@ -50,11 +57,11 @@ def item_key(user_id: str, sort_key: str) -> Item:
     return {"pk": partition(user_id), "sk": {"S": sort_key}}
 
 
-def string(value: str | None) -> dict[str, Any]:
+def string(value: str | None) -> AttributeValueTypeDef:
     return {"NULL": True} if value is None else {"S": value}
 
 
-def number(value: float | None) -> dict[str, Any]:
+def number(value: float | None) -> AttributeValueTypeDef:
     # repr() gives the shortest string that round-trips, which DynamoDB stores exactly.
     return {"NULL": True} if value is None else {"N": repr(value)}
 
@@ -88,7 +95,7 @@ def query_partition(
         condition, values = condition + " AND begins_with(sk, :prefix)", values | {":prefix": {"S": prefix}}
     elif below:
         condition, values = condition + " AND sk < :below", values | {":below": {"S": below}}
-    params: dict[str, Any] = {
+    params: QueryInputTypeDef = {
         "TableName": table_name(),
         "KeyConditionExpression": condition,
         "ExpressionAttributeValues": values,
@@ -98,7 +105,7 @@ def query_partition(
     if consistent:
         params["ConsistentRead"] = True
     while True:
-        with unavailable_on_fault(WHAT):
+        with unavailable_on_fault(CONFIG_STORE):
             page = dynamodb().query(**params)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
@@ -108,18 +115,18 @@ def query_partition(
 
 def delete_items(keys: list[ItemKey], *, sleep: Callable[[float], None] = time.sleep) -> int:
     """Delete items, 25 per BatchWriteItem. Returns the number of calls."""
-    requests = [{"DeleteRequest": {"Key": item_key(k.user_id, k.sort_key)}} for k in keys]
+    requests: list[WriteRequestTypeDef] = [{"DeleteRequest": {"Key": item_key(k.user_id, k.sort_key)}} for k in keys]
     return batch_write(requests, sleep=sleep)
 
 
-def batch_write(requests: list[dict[str, Any]], *, sleep: Callable[[float], None] = time.sleep) -> int:
+def batch_write(requests: list[WriteRequestTypeDef], *, sleep: Callable[[float], None] = time.sleep) -> int:
     """Write requests 25 per BatchWriteItem, retrying unprocessed ones with exponential backoff. Items still
     unprocessed after the retries raise ServiceUnavailable. Returns the number of calls."""
     calls = 0
     for start in range(0, len(requests), BATCH_SIZE):
-        batch = requests[start : start + BATCH_SIZE]
+        batch: list[WriteRequestTypeDef] | list[WriteRequestOutputTypeDef] = requests[start : start + BATCH_SIZE]
         for attempt in range(BATCH_ATTEMPTS):
-            with unavailable_on_fault(WHAT):
+            with unavailable_on_fault(CONFIG_STORE):
                 result = dynamodb().batch_write_item(RequestItems={table_name(): batch})
             calls += 1
             batch = result.get("UnprocessedItems", {}).get(table_name(), [])
@@ -128,5 +135,5 @@ def batch_write(requests: list[dict[str, Any]], *, sleep: Callable[[float], None
             if attempt + 1 < BATCH_ATTEMPTS:
                 sleep(min(0.05 * 2**attempt, 1.0))
         else:
-            raise ServiceUnavailable(f"{WHAT} kept some writes unprocessed; retry shortly")
+            raise ServiceUnavailable(f"{CONFIG_STORE} kept some writes unprocessed; retry shortly")
     return calls

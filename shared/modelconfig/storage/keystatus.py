@@ -14,33 +14,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from modelconfig.errors import Conflict, ServiceUnavailable
+from modelconfig.records import KeyRecord
 from modelconfig.storage import dynamo
-from modelconfig.storage.aws import dynamodb, error_code, unavailable_on_fault
+from modelconfig.storage.aws import KEY_STORE, dynamodb, error_code, unavailable_on_fault
 from modelconfig.storage.dynamo import Item, read, string
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, TransactWriteItemTypeDef
 
 PREFIX = "BYOK#"
 LOCK = "BYOKLOCK"
-WHAT = "the key store"
-
-
-class KeyRecord(NamedTuple):
-    """The status of one stored key. Times are the domain clock's ISO strings, which sort as they compare."""
-
-    provider: str
-    preview: str
-    updated_at: str  # when the key was stored: a resolve's cached secret is good only while this is unchanged
-    verified_at: str | None = None  # when the provider last accepted the key at its save
-    last_used_at: str | None = None  # when a test or a resolve last sent or served the key
-    expires_at: str | None = None  # when the key stops counting; None: never
-
-    def live(self, now_iso: str) -> bool:
-        """Stored and not expired: the only keys any rule counts."""
-        return self.expires_at is None or self.expires_at > now_iso
 
 
 def is_status(sort_key: str) -> bool:
@@ -81,7 +69,7 @@ def mark_used(user_id: str, record: KeyRecord, when: str) -> bool:
     that key's (same `updatedAt`), so a key replaced or deleted meanwhile is never marked. `updatedAt` stays
     as it is: using a key does not change it. False when the key changed or is gone."""
     try:
-        with unavailable_on_fault(WHAT):
+        with unavailable_on_fault(KEY_STORE):
             dynamodb().update_item(
                 TableName=dynamo.table_name(),
                 Key=dynamo.item_key(user_id, PREFIX + record.provider),
@@ -104,7 +92,7 @@ def acquire_lease(user_id: str, token: str, *, lease_seconds: int, wait_seconds:
     while True:
         now = int(time.time())
         try:
-            with unavailable_on_fault(WHAT):
+            with unavailable_on_fault(KEY_STORE):
                 old = dynamodb().put_item(
                     TableName=dynamo.table_name(),
                     Item=dynamo.item_key(user_id, LOCK)
@@ -127,14 +115,17 @@ def acquire_lease(user_id: str, token: str, *, lease_seconds: int, wait_seconds:
 def release_lease(user_id: str, token: str) -> None:
     """Give the lease back without a change (best effort: an expired lease is taken over, and repaired)."""
     try:
-        with unavailable_on_fault(WHAT):
-            dynamodb().delete_item(TableName=dynamo.table_name(), Key=dynamo.item_key(user_id, LOCK), **_held(token))
+        with unavailable_on_fault(KEY_STORE):
+            dynamodb().delete_item(**_release(user_id, token))
     except (ClientError, ServiceUnavailable):
         pass
 
 
-def _held(token: str) -> dict[str, Any]:
+def _release(user_id: str, token: str) -> DeleteTypeDef:
+    """The delete of the lease, applied only while it is still ours (`token`)."""
     return {
+        "TableName": dynamo.table_name(),
+        "Key": dynamo.item_key(user_id, LOCK),
         "ConditionExpression": "#t = :t",
         "ExpressionAttributeNames": {"#t": "token"},
         "ExpressionAttributeValues": {":t": string(token)},
@@ -145,11 +136,11 @@ def commit(user_id: str, token: str, *, put: Sequence[KeyRecord] = (), delete: S
     """Write key status and release the lease in one transaction, so status only changes while the lease
     that guarded the secret write is still ours."""
     table = dynamo.table_name()
-    items: list[dict[str, Any]] = [{"Put": {"TableName": table, "Item": _item(user_id, r)}} for r in put]
+    items: list[TransactWriteItemTypeDef] = [{"Put": {"TableName": table, "Item": _item(user_id, r)}} for r in put]
     items += [{"Delete": {"TableName": table, "Key": dynamo.item_key(user_id, PREFIX + p)}} for p in delete]
-    items.append({"Delete": {"TableName": table, "Key": dynamo.item_key(user_id, LOCK), **_held(token)}})
+    items.append({"Delete": _release(user_id, token)})
     try:
-        with unavailable_on_fault(WHAT):
+        with unavailable_on_fault(KEY_STORE):
             dynamodb().transact_write_items(TransactItems=items)
     except ClientError as exc:
         if error_code(exc) == "TransactionCanceledException":

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from modelconfig.records import Override
 from modelconfig.storage import dynamo
-from modelconfig.storage.aws import dynamodb, unavailable_on_fault
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, unavailable_on_fault
 from modelconfig.storage.dynamo import Item, ItemKey, number, read, string
 
 PREFIX = "CONFIG#"
-
-
-class Override(NamedTuple):
-    """One stored override, as the table holds it (the wire shape is schemas.ConfigRow)."""
-
-    id: str
-    user_id: str
-    action: str
-    model: str
-    max_tokens: int | None
-    temperature: float | None
-    reasoning_effort: str | None
-    fallback: str | None
-    provider_override: str | None
-    created_at: str
-    updated_at: str
 
 
 def is_override(sort_key: str) -> bool:
@@ -72,7 +55,7 @@ def save(row: Override) -> Override:
     attributes = _attributes(row)
     kept = ("id", "createdAt")
     assignments = ", ".join(f"#{a} = if_not_exists(#{a}, :{a})" if a in kept else f"#{a} = :{a}" for a in attributes)
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         item = dynamodb().update_item(
             TableName=dynamo.table_name(),
             Key=dynamo.item_key(row.user_id, PREFIX + row.action),
@@ -93,7 +76,7 @@ def put_many(rows: list[Override]) -> int:
 
 def delete(user_id: str, action: str) -> bool:
     """Delete one override in one request; True when there was one."""
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         old = dynamodb().delete_item(
             TableName=dynamo.table_name(), Key=dynamo.item_key(user_id, PREFIX + action), ReturnValues="ALL_OLD"
         )

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from modelconfig.storage import dynamo, keystatus, limits, overrides
+from modelconfig.records import KeyRecord, Override
+from modelconfig.storage import counters, dynamo, keystatus, overrides
 from modelconfig.storage.dynamo import Item
-from modelconfig.storage.keystatus import KeyRecord
-from modelconfig.storage.overrides import Override
 
 
 class UserItems(NamedTuple):
     overrides: dict[str, Override]
-    keys: dict[str, KeyRecord]
+    key_status: dict[str, KeyRecord]
 
 
 def decode(item: Item) -> Override | KeyRecord | None:
@@ -32,9 +31,9 @@ def decode(item: Item) -> Override | KeyRecord | None:
 
 def query(user_id: str) -> UserItems:
     found = UserItems({}, {})
-    for value in map(decode, dynamo.query_partition(user_id, below=limits.PREFIX)):
+    for value in map(decode, dynamo.query_partition(user_id, below=counters.PREFIX)):
         if isinstance(value, Override):
             found.overrides[value.action] = value
         elif isinstance(value, KeyRecord):
-            found.keys[value.provider] = value
+            found.key_status[value.provider] = value
     return found

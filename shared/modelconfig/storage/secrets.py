@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from modelconfig.errors import AccessDenied, ServiceUnavailable
 from modelconfig.settings import settings
-from modelconfig.storage.aws import error_code, secretsmanager, unavailable_on_fault
+from modelconfig.storage.aws import KEY_STORE, error_code, secretsmanager, unavailable_on_fault
 
 _PLAIN = frozenset(string.ascii_letters + string.digits + "_+.@-")
 TAG_USER = "model-config:user"
@@ -38,7 +38,6 @@ TAG_USER = "model-config:user"
 
 MAX_NAME = 512
 RECOVERY_DAYS = 7  # the shortest window Secrets Manager allows
-WHAT = "the key store"
 
 
 def encode_user_id(user_id: str) -> str:
@@ -72,7 +71,7 @@ def platform_secret_name() -> str | None:
 def _key_store() -> Iterator[None]:
     """AWS faults of the key store as domain errors: quotas join the transient ones as a 503."""
     try:
-        with unavailable_on_fault(WHAT):
+        with unavailable_on_fault(KEY_STORE):
             yield
     except ClientError as exc:
         if error_code(exc) == "LimitExceededException":
@@ -164,12 +163,12 @@ def _restore(name: str, payload: str) -> None:
     client.put_secret_value(SecretId=name, SecretString=payload)
 
 
-class _Cached(NamedTuple):
+class _PlatformKeys(NamedTuple):
     read_at: float
     keys: dict[str, str]
 
 
-_platform: _Cached | None = None
+_platform: _PlatformKeys | None = None
 
 
 def platform_keys() -> dict[str, str]:
@@ -195,7 +194,7 @@ def platform_keys() -> dict[str, str]:
         doc = None
     if not isinstance(doc, dict):
         raise ServiceUnavailable("the platform keys secret is not a JSON object")
-    _platform = _Cached(now, {str(k): v for k, v in doc.items() if isinstance(v, str) and v})
+    _platform = _PlatformKeys(now, {str(k): v for k, v in doc.items() if isinstance(v, str) and v})
     return _platform.keys
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
+from dataclasses import asdict
+from typing import TYPE_CHECKING, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from modelconfig.records import Checkpoint, KeyRecord, Override
 from modelconfig.storage import dynamo, overrides, partitions
-from modelconfig.storage.aws import dynamodb, error_code, unavailable_on_fault
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, error_code, unavailable_on_fault
 from modelconfig.storage.dynamo import USER, ItemKey
-from modelconfig.storage.keystatus import KeyRecord
-from modelconfig.storage.overrides import Override
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import ScanInputTypeDef
 
 PK = "SWEEP"
 CHECKPOINT_DAYS = 7
@@ -28,10 +30,10 @@ class ScanPage(NamedTuple):
 
 
 def scan_page(cursor: str | None, *, limit: int = 1000) -> ScanPage:
-    params: dict[str, object] = {"TableName": dynamo.table_name(), "Limit": limit}
+    params: ScanInputTypeDef = {"TableName": dynamo.table_name(), "Limit": limit}
     if cursor:
         params["ExclusiveStartKey"] = json.loads(cursor)
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         page = dynamodb().scan(**params)
     items: list[tuple[ItemKey, Override | KeyRecord]] = []
     for item in page.get("Items", []):
@@ -49,7 +51,7 @@ def delete_unchanged(row: Override) -> bool:
     """Delete an override only if it is still the one the sweep read (same `updatedAt`): a choice saved after
     the scan survives. One conditional DeleteItem; False when it changed or is gone."""
     try:
-        with unavailable_on_fault(dynamo.WHAT):
+        with unavailable_on_fault(CONFIG_STORE):
             dynamodb().delete_item(
                 TableName=dynamo.table_name(),
                 Key=dynamo.item_key(row.user_id, overrides.PREFIX + row.action),
@@ -63,27 +65,8 @@ def delete_unchanged(row: Override) -> bool:
     return True
 
 
-@dataclass(slots=True)
-class Checkpoint:
-    """Progress of one sweep run, saved between pages so a run can stop before its deadline and go on."""
-
-    run_id: str
-    cursor: str | None = None
-    done: bool = False
-    scanned: int = 0
-    reset: int = 0
-    held: int = 0
-    skipped: int = 0
-    keys_purged: int = 0
-    users_touched: int = 0
-    last_user_touched: str | None = None
-    reset_by_reason: dict[str, int] = field(default_factory=dict)
-    baseline: list[str] | None = None  # the accepted platform providers when the run started (None: never known)
-    held_providers: list[str] = field(default_factory=list)  # providers whose access resets this run held
-
-
 def load_checkpoint(run_id: str) -> Checkpoint | None:
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         item = (
             dynamodb()
             .get_item(
@@ -101,7 +84,7 @@ BASELINE = "PLATFORM"
 
 def load_baseline() -> frozenset[str] | None:
     """The platform-enabled providers the last complete run accepted, or None before the first."""
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         item = (
             dynamodb()
             .get_item(TableName=dynamo.table_name(), Key={"pk": {"S": PK}, "sk": {"S": BASELINE}}, ConsistentRead=True)
@@ -112,7 +95,7 @@ def load_baseline() -> frozenset[str] | None:
 
 def save_baseline(providers: frozenset[str]) -> None:
     """Record the providers a complete run accepted as platform-enabled (it never expires)."""
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         dynamodb().put_item(
             TableName=dynamo.table_name(),
             Item={"pk": {"S": PK}, "sk": {"S": BASELINE}, "providers": {"S": json.dumps(sorted(providers))}},
@@ -122,7 +105,7 @@ def save_baseline(providers: frozenset[str]) -> None:
 def save_checkpoint(checkpoint: Checkpoint) -> None:
     state = asdict(checkpoint)
     del state["run_id"]
-    with unavailable_on_fault(dynamo.WHAT):
+    with unavailable_on_fault(CONFIG_STORE):
         dynamodb().put_item(
             TableName=dynamo.table_name(),
             Item={

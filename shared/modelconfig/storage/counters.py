@@ -8,22 +8,20 @@ concurrent requests can never overshoot; two counters (a platform-key test) go i
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from modelconfig.errors import Conflict
+from modelconfig.records import Counter
 from modelconfig.storage import dynamo
-from modelconfig.storage.aws import dynamodb, error_code, unavailable_on_fault
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, error_code, unavailable_on_fault
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
 
 PREFIX = "LIMIT#"
 KEEP_SECONDS = 3600  # how long past its window a counter item is kept (TTL); only tidiness depends on it
-
-
-class Counter(NamedTuple):
-    name: str  # e.g. "test", "platform-test", "key-write"
-    limit: int
-    window_seconds: int
 
 
 class Spent(NamedTuple):
@@ -38,7 +36,7 @@ def _window(counter: Counter, now: float) -> tuple[int, int]:
     return start, start + counter.window_seconds
 
 
-def _update(user_id: str, counter: Counter, now: float) -> dict[str, Any]:
+def _update(user_id: str, counter: Counter, now: float) -> UpdateTypeDef:
     start, end = _window(counter, now)
     return {
         "TableName": dynamo.table_name(),
@@ -58,7 +56,7 @@ def take(user_id: str, counters: list[Counter], now: float) -> Spent | None:
     if not counters:
         return None
     try:
-        with unavailable_on_fault(dynamo.WHAT):
+        with unavailable_on_fault(CONFIG_STORE):
             if len(counters) == 1:
                 dynamodb().update_item(**_update(user_id, counters[0], now))
             else:

@@ -50,7 +50,7 @@ class Rendered(NamedTuple):
 
 
 def render(status: int, name: str, message: str, headers: dict[str, str] | None = None) -> Rendered:
-    envelope = ErrorEnvelope(error=ErrorBody(name=name, message=message), message=message)  # type: ignore[arg-type]
+    envelope = ErrorEnvelope(error=ErrorBody(name=name, message=message), message=message)
     return Rendered(int(status), {"Content-Type": JSON, **(headers or {})}, envelope.model_dump_json())
 
 
@@ -81,20 +81,3 @@ def invoked(exc: DomainError, request_id: str) -> dict[str, Any]:
     """The answer of a directly invoked function (resolve) to a domain error: the same names and messages."""
     _status, name, message = _named(exc, request_id)
     return {"error": {"name": name, "message": message}}
-
-
-def describe(errors: list[Any]) -> str:
-    """One readable line from pydantic validation errors: `field: problem; field: problem`."""
-    parts = []
-    for e in errors[:10]:
-        if e.get("type") == "json_invalid":
-            reason = (e.get("ctx") or {}).get("error") if isinstance(e.get("ctx"), dict) else None
-            parts.append(f"malformed JSON: {reason}" if reason else "malformed JSON")
-            continue
-        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "path", "query"))
-        if not where and e.get("type") == "missing":
-            parts.append("a JSON object body is required")
-            continue
-        text = e.get("msg", "invalid")
-        parts.append(f"{where}: {text}" if where else text)
-    return "; ".join(parts) or "invalid request"

@@ -1,0 +1,76 @@
+"""The domain's own records: what the service stores, as the domain reads it. Storage maps table items to
+these and back (`modelconfig.storage`); the wire models are `modelconfig.schemas`. Every module imports its
+records from here, so no domain module takes its types from storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+MASK = "****"
+
+
+class Override(NamedTuple):
+    """One stored override of a user's agent action (the wire shape is schemas.ConfigRow)."""
+
+    id: str
+    user_id: str
+    action: str
+    model: str
+    max_tokens: int | None
+    temperature: float | None
+    reasoning_effort: str | None
+    fallback: str | None
+    provider_override: str | None
+    created_at: str
+    updated_at: str
+
+
+class KeyRecord(NamedTuple):
+    """The status of one stored key (never the key). Times are the domain clock's ISO strings, which sort as
+    they compare."""
+
+    provider: str
+    preview: str
+    updated_at: str  # when the key was stored: a resolve's cached secret is good only while this is unchanged
+    verified_at: str | None = None  # when the provider last accepted the key at its save
+    last_used_at: str | None = None  # when a test or a resolve last sent or served the key
+    expires_at: str | None = None  # when the key stops counting; None: never
+
+    def live(self, now_iso: str) -> bool:
+        """Stored and not expired: the only keys any rule counts."""
+        return self.expires_at is None or self.expires_at > now_iso
+
+
+def preview(key: str) -> str:
+    """The first and last min(4, len // 6) characters around a fixed mask: at most a third of the key, and the
+    mask's fixed width does not reveal the key's length."""
+    n = min(4, len(key) // 6)
+    return f"{key[:n]}{MASK}{key[-n:] if n else ''}"
+
+
+class Counter(NamedTuple):
+    """A per-user limit: how many uses a window of `window_seconds` allows."""
+
+    name: str  # e.g. "test", "platform-test", "key-write"
+    limit: int
+    window_seconds: int
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Progress of one sweep run, saved between pages so a run can stop before its deadline and go on."""
+
+    run_id: str
+    cursor: str | None = None
+    done: bool = False
+    scanned: int = 0
+    reset: int = 0
+    held: int = 0
+    skipped: int = 0
+    keys_purged: int = 0
+    users_touched: int = 0
+    last_user_touched: str | None = None
+    reset_by_reason: dict[str, int] = field(default_factory=dict)
+    baseline: list[str] | None = None  # the accepted platform providers when the run started (None: never known)
+    held_providers: list[str] = field(default_factory=list)  # providers whose access resets this run held

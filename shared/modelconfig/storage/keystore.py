@@ -1,0 +1,103 @@
+"""One user's keys in two stores, kept in step: the keys in the user's one Secrets Manager secret, their
+status in DynamoDB. This is the only code that writes either; the domain hands it a change (`KeyChange`) and
+never sees a lease or a secret's name.
+
+How they stay consistent, for one user:
+- Every write holds a short lease (a conditional write in the user's partition), so two writes never
+  read-modify-write the secret at once: keys written from two tabs are both kept.
+- The secret is written first; the status records and the lease release then commit in one DynamoDB
+  transaction (`keystatus.commit`): the one place where a record of the change (an audit entry) joins the
+  same transaction, so it exists exactly when the change does.
+- If that commit fails, the secret is put back as it was and the lease released.
+- If even that fails (or the function dies mid-way), the lease is left to expire. Whoever takes an expired
+  lease over repairs the status from the secret before its own change, so a half-done write never outlives
+  the next write.
+The lease outlives the key functions' timeout, so a lease can only be taken over from a writer that is gone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import NamedTuple
+
+from modelconfig import clock
+from modelconfig.catalog import CATALOG
+from modelconfig.errors import NotFound
+from modelconfig.observability import logger
+from modelconfig.records import KeyRecord, preview
+from modelconfig.storage import keystatus, secrets
+
+LEASE_SECONDS = 30  # above the key functions' 10 s timeout
+LEASE_WAIT_SECONDS = 3.0
+
+
+class KeyChange(NamedTuple):
+    """What one key write does: the user's whole key set after it (`secret`, by provider), and the status
+    records to put and the providers whose status to delete."""
+
+    secret: dict[str, str]
+    put: list[KeyRecord]
+    delete: list[str]
+
+
+def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange]) -> None:
+    """Apply one change to the user's secret and key status, under the user's key-write lease. `apply` gets the
+    keys stored now and returns the change; a NotFound it raises is passed on, with nothing written (but a
+    repair an interrupted earlier write needs is made first)."""
+    token = uuid.uuid4().hex
+    taken_over = keystatus.acquire_lease(user_id, token, lease_seconds=LEASE_SECONDS, wait_seconds=LEASE_WAIT_SECONDS)
+    try:
+        stored = secrets.read_user_secret(user_id)
+        current = stored.keys
+        before = current or {}
+        try:
+            wanted = apply(before)
+        except NotFound:
+            if taken_over:  # nothing to change, but the interrupted write before us still needs its repair
+                put, delete = _with_repairs(user_id, before, [], [])
+                keystatus.commit(user_id, token, put=put, delete=delete)
+            raise
+        put, delete = wanted.put, wanted.delete
+        if taken_over:
+            put, delete = _with_repairs(user_id, before, put, delete)
+        secrets.write_user_keys(
+            user_id, wanted.secret, exists=current is not None, scheduled=stored.scheduled_for_deletion
+        )
+    except BaseException:
+        keystatus.release_lease(user_id, token)
+        raise
+    try:
+        keystatus.commit(user_id, token, put=put, delete=delete)
+    except BaseException:
+        _undo(user_id, token, current)
+        raise
+
+
+def _with_repairs(
+    user_id: str, secret: dict[str, str], put: list[KeyRecord], delete: list[str]
+) -> tuple[list[KeyRecord], list[str]]:
+    """Status records that make DynamoDB match the secret again, merged with this change's own."""
+    records = keystatus.query(user_id)
+    now = clock.now_iso()
+    own = {r.provider for r in put} | set(delete)
+    fixes = [
+        KeyRecord(p, preview(k), now)
+        for p, k in secret.items()
+        if p not in own and p in CATALOG.providers and (p not in records or records[p].preview != preview(k))
+    ]
+    stale = [p for p in records if p not in secret and p not in own]
+    if fixes or stale:
+        logger.warning("repairing key status after an interrupted write", extra={"fixed": len(fixes) + len(stale)})
+    return put + fixes, delete + stale
+
+
+def _undo(user_id: str, token: str, previous: dict[str, str] | None) -> None:
+    """Put the secret back as it was after the status commit failed. If that fails too, keep the lease: it
+    expires, and the next writer repairs the status from the secret."""
+    try:
+        secrets.write_user_keys(user_id, previous or {}, exists=True)
+    except Exception:
+        logger.error("could not restore the key secret after a failed status write; the next write repairs it")
+        return
+    keystatus.release_lease(user_id, token)
