@@ -47,7 +47,9 @@ from infra import runtime
 from infra.local_api import sample_token
 from infra.local_aws import LocalAws
 from modelconfig.catalog import CATALOG
-from tests.conftest import Api, mocked_aws  # sets fake AWS credentials for in-process runs
+from tests.support import environment
+from tests.support.api import Api
+from tests.support.aws import mocked_aws
 
 BENCH_DIR = runtime.ROOT / ".bench"  # the cold-start runs' Lambda-like sys.path
 PRO = "google-ai-studio/gemini-2.5-pro"
@@ -697,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overrides", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    environment.isolate()  # fake AWS credentials for the in-process runs: no bench reaches real AWS
     everything = {"calls", "cold", "warm", "load", "sweep", "fuzz", "cost"}
     wanted = set(args.only or everything)
     results: dict[str, Any] = {}
