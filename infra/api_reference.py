@@ -12,13 +12,15 @@ from infra import openapi
 
 # When each error is answered; its name and status come from the one error path (modelconfig.api.envelope).
 WHEN = {
-    "ValidationError": "malformed JSON, wrong types, out-of-range values, unknown action, model or provider, a model "
+    "ValidationError": "malformed JSON, a body that is not JSON, wrong types, out-of-range values, unknown action, "
+    "model or provider, a model "
     "not allowed for the action (the message lists the allowed ones), a key of the wrong shape or one the provider "
     "rejects, a bad `expiresAt`",
     "Unauthorized": "no identity: no JWT, or no `sub` claim",
     "Forbidden": "the model's provider is neither platform-enabled nor covered by a live key of yours",
     "NotFound": "nothing to delete, or no such route",
     "MethodNotAllowed": "the path exists, not with this method (`Allow` lists the methods)",
+    "PreconditionFailed": "an `If-Match` naming a version no longer current (read again, then retry); nothing written",
     "PayloadTooLarge": "a body over 1 MB",
     "TooManyRequests": "a per-user limit is spent: `Retry-After` gives the seconds; nothing was done",
     "InternalError": "an unexpected fault; the message carries the request id",
@@ -122,11 +124,11 @@ def text() -> str:
             lines += ["", op["description"]]
         params = op.get("parameters", [])
         if params:
-            lines += ["", "| parameter | in | type | required |", "|---|---|---|---|"]
+            lines += ["", "| parameter | in | type | required | notes |", "|---|---|---|---|---|"]
             for p in params:
-                lines.append(
-                    f"| `{p['name']}` | {p['in']} | {_type(doc, p['schema'])} | {'yes' if p.get('required') else ''} |"
-                )
+                needed = "yes" if p.get("required") else ""
+                note = p.get("description", "").replace("|", "\\|")
+                lines.append(f"| `{p['name']}` | {p['in']} | {_type(doc, p['schema'])} | {needed} | {note} |")
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
         if body is not None:
             name = body.get("$ref", "").rsplit("/", 1)[-1]
@@ -138,6 +140,8 @@ def text() -> str:
         if data is not None:
             name = data.get("$ref", "").rsplit("/", 1)[-1]
             lines += ["", f"`data`: `{name}`", "", *_fields(doc, data)]
+        for header, spec in op["responses"]["200"].get("headers", {}).items():
+            lines += ["", f"Answers with the `{header}` header: {spec.get('description', '')}."]
         errors = sorted(code for code in op["responses"] if code != "200")
         lines += ["", "Errors: " + ", ".join(errors) + "."]
     shared = sorted(

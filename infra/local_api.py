@@ -273,7 +273,8 @@ class _RequestHandler(KeepAliveHandler):
         if origin is not None and LOCAL_ORIGIN.fullmatch(origin):
             self.send_header("access-control-allow-origin", origin)
             self.send_header("vary", "Origin")
-            self.send_header("access-control-allow-headers", "authorization, content-type")
+            self.send_header("access-control-allow-headers", "authorization, content-type, if-match")
+            self.send_header("access-control-expose-headers", "etag")
             self.send_header("access-control-allow-methods", "GET, PUT, POST, DELETE, OPTIONS")
         self.send_header("content-length", str(len(body)))
         self.end_headers()

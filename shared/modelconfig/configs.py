@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from functools import cache
+from typing import NamedTuple
 
 from modelconfig import access, clock
 from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG, AgentAction
-from modelconfig.errors import InvalidInput, NotFound
+from modelconfig.errors import InvalidInput, NotFound, PreconditionFailed
 from modelconfig.records import Override
 from modelconfig.schemas import (
     AgentInfo,
@@ -132,7 +134,7 @@ CHOICES = ("model", "max_tokens", "temperature", "reasoning_effort", "fallback",
 
 
 def wire_row(row: Override) -> ConfigRow:
-    return ConfigRow(isActive=True, **{WIRE_NAMES[name]: value for name, value in row._asdict().items()})
+    return ConfigRow(isActive=True, **{WIRE_NAMES[name]: getattr(row, name) for name in WIRE_NAMES})
 
 
 def _shown(model_id: str) -> str:
@@ -190,31 +192,81 @@ def list_configs(user_id: str) -> ConfigsData:
     )
 
 
-def get_config(user_id: str, action_name: str) -> ConfigData:
-    action = action_of(action_name)
-    stored = partitions.query(user_id)  # the override and the key status it depends on, in one Query
-    return ConfigData(
-        config=merge(action, stored.overrides.get(action.key), _view_grants(stored)),
-        defaultConfig=default_config(action),
-        message="Model configuration retrieved successfully",
+# ---- versions: ETag and If-Match (SPEC section 12: no lost update) ---------------------------------------------
+
+NO_OVERRIDE = "none"  # the tag of every action without an override
+UNREVISED = "unrevised"  # an override written before overrides carried a revision
+_TAG = re.compile(r'"([A-Za-z0-9-]{1,64})"')
+
+
+class Tagged[T](NamedTuple):
+    """An answer and the ETag of the override it shows (quoted, as the header carries it)."""
+
+    data: T
+    etag: str
+
+
+def etag(row: Override | None) -> str:
+    """The override's version as an entity tag: a new one on every write, a fixed one for no override."""
+    tag = NO_OVERRIDE if row is None else row.revision or UNREVISED
+    return f'"{tag}"'
+
+
+def expected(if_match: str | None) -> overrides.Expected | None:
+    """What an If-Match header asks the stored override to be (None: no header, no condition). One entity tag
+    as ETag gave it, or `*` (any override); anything else is a 400 naming the header."""
+    if if_match is None:
+        return None
+    value = if_match.strip()
+    if value == "*":
+        return overrides.ANY
+    found = _TAG.fullmatch(value)
+    if found is None:
+        raise InvalidInput('If-Match: must be one entity tag as ETag gave it (in quotes, e.g. "none"), or *')
+    tag = found.group(1)
+    return {NO_OVERRIDE: overrides.NONE, UNREVISED: overrides.UNREVISED}.get(tag) or overrides.revised(tag)
+
+
+def _stale(action: AgentAction) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"the {action.key} config changed since you read it (If-Match): read it again, then retry; nothing was saved"
     )
 
 
-def update_config(user_id: str, action_name: str, body: UpdateBody) -> SavedConfigData:
+def get_config(user_id: str, action_name: str) -> Tagged[ConfigData]:
     action = action_of(action_name)
+    stored = partitions.query(user_id)  # the override and the key status it depends on, in one Query
+    row = stored.overrides.get(action.key)
+    data = ConfigData(
+        config=merge(action, row, _view_grants(stored)),
+        defaultConfig=default_config(action),
+        message="Model configuration retrieved successfully",
+    )
+    return Tagged(data, etag(row))
+
+
+def update_config(
+    user_id: str, action_name: str, body: UpdateBody, if_match: str | None = None
+) -> Tagged[SavedConfigData]:
+    action = action_of(action_name)
+    wanted = expected(if_match)
     require_allowed(action, body.modelName, body.fallbackModel)
     access.require(action, (body.modelName, body.fallbackModel), Grants.of(lambda: keystatus.query(user_id)))
     now = clock.now_iso()
     chosen = {name: getattr(body, WIRE_NAMES[name]) for name in CHOICES}
-    row = overrides.save(
-        Override(id=str(uuid.uuid4()), user_id=user_id, action=action.key, created_at=now, updated_at=now, **chosen)
-    )
-    return SavedConfigData(config=wire_row(row), message="Model configuration updated successfully")
+    fresh = Override(str(uuid.uuid4()), user_id, action.key, created_at=now, updated_at=now, **chosen)
+    row = overrides.save(fresh._replace(revision=uuid.uuid4().hex[:16]), wanted)
+    if row is None:
+        raise _stale(action)
+    return Tagged(SavedConfigData(config=wire_row(row), message="Model configuration updated successfully"), etag(row))
 
 
-def delete_config(user_id: str, action_name: str) -> MessageData:
+def delete_config(user_id: str, action_name: str, if_match: str | None = None) -> MessageData:
     action = action_of(action_name)
-    if not overrides.delete(user_id, action.key):
+    deleted = overrides.delete(user_id, action.key, expected(if_match))
+    if deleted is None:
+        raise _stale(action)
+    if not deleted:
         raise NotFound(f"you have no override for {action.key}; it already uses the default")
     return MessageData(message="Model configuration reset to default")
 

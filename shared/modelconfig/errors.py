@@ -38,6 +38,10 @@ class NotAllowedMethod(DomainError):
         self.allowed = allowed
 
 
+class PreconditionFailed(DomainError):
+    """An If-Match named a version of the data that is no longer the current one; nothing was written."""
+
+
 class PayloadTooLarge(DomainError):
     """The request body is over the limit."""
 

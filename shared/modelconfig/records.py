@@ -24,6 +24,7 @@ class Override(NamedTuple):
     provider_override: str | None
     created_at: str
     updated_at: str
+    revision: str | None = None  # a new one on every write: the override's ETag (None: written before they were)
 
 
 class KeyRecord(NamedTuple):

@@ -373,6 +373,7 @@ class ErrorBody(Schema):
         "Forbidden",
         "NotFound",
         "MethodNotAllowed",
+        "PreconditionFailed",
         "PayloadTooLarge",
         "TooManyRequests",
         "InternalError",

@@ -81,6 +81,8 @@ def test_cors_preflight_from_a_local_page(server):
         assert reply.status_code == 204
         assert reply.headers["access-control-allow-origin"] == origin
         assert "authorization" in reply.headers["access-control-allow-headers"]
+        assert "if-match" in reply.headers["access-control-allow-headers"]  # no lost update from a browser
+        assert reply.headers["access-control-expose-headers"] == "etag"
 
 
 def test_a_page_of_another_origin_is_refused(server):

@@ -93,7 +93,7 @@ def test_every_stored_field_has_one_wire_name_and_every_wire_field_a_source():
     from modelconfig.records import Override
     from modelconfig.schemas import ConfigRow, UpdateBody
 
-    assert list(WIRE_NAMES) == list(Override._fields)
+    assert [*WIRE_NAMES, "revision"] == list(Override._fields)  # the revision travels as the ETag header
     assert set(WIRE_NAMES.values()) | {"isActive"} == set(ConfigRow.model_fields)
     assert {WIRE_NAMES[name] for name in CHOICES} == set(UpdateBody.model_fields) - {"agentActionName"}
 

@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import Response as Response  # re-exported for the routes
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body as Body  # re-exported for the routes
+from aws_lambda_powertools.event_handler.openapi.params import Header as Header
 from aws_lambda_powertools.event_handler.openapi.params import Path as Path
 from aws_lambda_powertools.event_handler.openapi.params import Query as Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -36,25 +38,40 @@ from modelconfig.errors import (
 )
 from modelconfig.identity import is_subject
 from modelconfig.observability import logger
-from modelconfig.schemas import ErrorEnvelope
+from modelconfig.schemas import ErrorEnvelope, Ok
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+    from modelconfig.configs import Tagged
+
 MAX_BODY_BYTES = 1024 * 1024
 SEND_JSON = "send the body as JSON with content-type: application/json"
+ETAG = "The override's version: a new one on every write; the same fixed tag for an action without one"
+IF_MATCH = (
+    "Only while the override is the version an ETag named (its value, in quotes, or *); otherwise 412 and "
+    "nothing is written. Without it, the write happens whatever the version."
+)
 # The error name of each 4xx status, from the one table, for errors Powertools raises itself (ServiceError).
 _NAME_OF_STATUS: dict[int, str] = {int(status): name for status, name in envelope.STATUS.values() if status < 500}
 
 
-def route_responses(*codes: int) -> dict[int, OpenAPIResponse]:
-    """A route's OpenAPI responses: 200 with the return annotation's schema, the error statuses every route
-    has (400, 401, 413, 500, 503), and `codes`."""
+def route_responses(*codes: int, etag: bool = False) -> dict[int, OpenAPIResponse]:
+    """A route's OpenAPI responses: 200 with the return annotation's schema (and, with `etag`, its ETag
+    header), the error statuses every route has (400, 401, 413, 500, 503), and `codes`."""
     described: dict[int, OpenAPIResponse] = {
         code: {"description": envelope.DESCRIPTIONS[code], "content": {JSON: {"model": ErrorEnvelope}}}
         for code in sorted({400, 401, 413, 500, 503, *codes})
     }
-    return {200: {"description": "Success"}, **described}
+    ok: OpenAPIResponse = {"description": "Success"}
+    if etag:
+        ok["headers"] = {"ETag": {"description": ETAG, "schema": {"type": "string"}}}
+    return {200: ok, **described}
+
+
+def with_etag[T](answer: Tagged[T]) -> Response[Ok[T]]:
+    """A 200 with the answer in the envelope and the ETag of the override it shows (SPEC section 12)."""
+    return Response(status_code=200, content_type=JSON, body=Ok(data=answer.data), headers={"ETag": answer.etag})
 
 
 def _response(rendered: Rendered) -> Response[str]:
