@@ -140,7 +140,7 @@ sam: $(SAM_DEP) ## any SAM command: make sam ARGS="list stack-outputs"
 # Mutation testing of the domain modules: the score, its time and its survivors go in docs/benchmarks.md.
 mutate: venv ## mutation testing of the domain modules
 	rm -rf .mutate && mkdir -p .mutate/src .mutate/shared
-	cp -r functions infra tests benchmarks docs template.yaml pyproject.toml Makefile README.md .mutate/
+	cp -r functions infra tests benchmarks docs template.yaml pyproject.toml Makefile README.md LICENSE CHANGELOG.md CONTRIBUTING.md .mutate/
 	cp -r shared/modelconfig .mutate/src/ && cp shared/requirements.txt .mutate/shared/
 	cd .mutate && ../$(VENV)/bin/mutmut run --max-children 2; ../$(VENV)/bin/mutmut results --all true | ../$(PY) ../tests/mutation_score.py --write ../docs/benchmarks.md
 
