@@ -26,13 +26,14 @@ help: ## this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # The development environment is exactly uv.lock (hash-checked). uv itself is the one package pip installs.
+# Its progress goes to stderr, so a target whose stdout is an answer (make invoke, make dump) stays clean.
 $(VENV)/.installed: pyproject.toml uv.lock
-	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
-	test -x $(PY) || $(PY312) -m venv $(VENV)
-	@echo "Installing uv, then the locked dependencies into $(VENV) (about 10 s the first time, most of it downloads)..."
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) sync --frozen --extra dev --inexact
-	touch $@
+	@test -n "$(PY312)" || { echo "Python 3.12 is required (pyenv install 3.12)" >&2; exit 1; }
+	@test -x $(PY) || $(PY312) -m venv $(VENV)
+	@echo "Installing uv, then the locked dependencies into $(VENV) (downloads, the first time)..." >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) >&2
+	@$(UV) sync --frozen --extra dev --inexact >&2
+	@touch $@
 
 venv: $(VENV)/.installed ## the development environment (.venv), exactly uv.lock
 

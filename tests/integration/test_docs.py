@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -95,7 +96,7 @@ def test_the_resolve_snippet_defines_every_name_it_uses_and_checks_function_erro
     path = tmp_path / "snippet.py"
     path.write_text(snippet)
     ruff = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ruff"), "check", "--isolated", "--select", "F,E9", str(path)],
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F,E9", str(path)],
         capture_output=True,
         text=True,
     )
