@@ -55,9 +55,13 @@ def attribute_handlers() -> None:
 
 
 def reset_caches() -> None:
+    """Every cache a cold start builds, emptied: the next request runs as a fresh instance's would."""
+    from modelconfig import resolve
+
     settings.cache_clear()
     aws_clients.reset_clients()
     secrets.reset_platform_cache()
+    resolve.reset_cache()
 
 
 @dataclass
