@@ -87,6 +87,16 @@ def test_resolve_hands_on_the_overrides_provider_override_as_stored(api, aws):
     assert answer["deepDebugger"]["providerOverride"] is None  # no override: null
 
 
+def test_an_inactive_override_hands_on_no_provider_override(api, aws):
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
+    api.put("/api/model-configs/blueprint", {"modelName": OPUS, "providerOverride": "direct"})
+    assert resolved("user-a", "blueprint")["blueprint"]["providerOverride"] == "direct"
+    api.delete("/api/byok-keys/anthropic")  # the override stays stored, but reads as the default
+    answer = resolved("user-a", "blueprint")["blueprint"]
+    assert answer["config"]["isUserOverride"] is False
+    assert answer["providerOverride"] is None  # the default is in effect, and carries no routing wish
+
+
 def test_an_override_with_a_user_key_and_one_with_the_platform_key(api, aws):
     api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY})
     api.put("/api/model-configs/blueprint", {"modelName": OPUS, "maxTokens": 900, "fallbackModel": PRO})
