@@ -141,6 +141,7 @@ def test_a_provider_that_left_the_platform_list_is_held_whatever_the_number(plat
     assert (first["reset"], first["heldProviders"]) == (0, [])  # a complete run: google is platform-enabled
     aws.secretsmanager.put_secret_value(SecretId=PLATFORM_SECRET, SecretString=json.dumps({"google-ai-studio": ""}))
     reset_caches()
+    one_override = next(i for i in aws.items() if i["sk"]["S"].startswith("CONFIG#"))
     slip = invoke_sweep({"id": "slip", "detail-type": "Scheduled Event", "detail": {}})
     # All 55 held, though the breaker alone would let 50 through (on a small deployment, every user).
     assert (slip["reset"], slip["held"], slip["heldProviders"]) == (0, 55, ["google-ai-studio"])
@@ -150,6 +151,10 @@ def test_a_provider_that_left_the_platform_list_is_held_whatever_the_number(plat
     forced = invoke_sweep({"force": True})
     assert (forced["reset"], forced["held"], forced["heldProviders"]) == (55, 0, [])
     assert overrides_left(aws) == 0
+    # The forced run accepted the list of now: a later override of that provider is reset, not held again.
+    aws.dynamodb.put_item(TableName=aws.table, Item=one_override)
+    later = invoke_sweep({"id": "after-force", "detail-type": "Scheduled Event", "detail": {}})
+    assert (later["reset"], later["heldProviders"]) == (1, [])
 
 
 def test_a_forced_run_goes_past_the_breaker(platform_from_secret):
