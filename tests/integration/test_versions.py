@@ -3,6 +3,8 @@ the same config, when both save, then the second is told (412) instead of silent
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from infra import runtime
@@ -21,6 +23,7 @@ def test_an_action_without_an_override_has_the_fixed_tag_and_every_write_a_new_o
     first = api.put(PATH, {"modelName": PRO})
     second = api.put(PATH, {"modelName": PRO})  # the same choice again: still a new version
     assert etag(first) != etag(second) and '"none"' not in (etag(first), etag(second))
+    assert re.fullmatch(r'"[0-9a-f]{16}"', etag(second))  # 64 random bits: short, and never guessed
     assert etag(api.get(PATH)) == etag(second)
 
 
