@@ -17,6 +17,7 @@ from typing import Any
 from infra import runtime
 from infra.loopback import host_name, is_loopback
 from modelconfig.catalog import CATALOG
+from modelconfig.settings import provider_list
 
 LOCAL_TABLE = "model-config-local"
 LOCAL_PLATFORM_SECRET = "model-config/platform-keys"  # noqa: S105 - a secret's name, not a secret
@@ -204,9 +205,9 @@ class LocalAws:
 
 
 def listed_providers(environ: Any = os.environ) -> list[str] | None:
-    """PLATFORM_MODEL_PROVIDERS as a list, or None when it is unset or empty."""
-    listed = [p.strip() for p in (environ.get("PLATFORM_MODEL_PROVIDERS") or "").split(",") if p.strip()]
-    return listed or None
+    """PLATFORM_MODEL_PROVIDERS as a list, or None when it is unset or empty: read as the functions read it."""
+    listed = provider_list(environ.get("PLATFORM_MODEL_PROVIDERS"))
+    return list(listed) if listed is not None else None
 
 
 def adopt_settings(endpoint: str) -> dict[str, str]:

@@ -30,9 +30,7 @@ class Settings(BaseModel):
     @field_validator("platform_model_providers", mode="before")
     @classmethod
     def _listed(cls, value: object) -> object:
-        if isinstance(value, str):  # a comma list; empty means none listed
-            return tuple(p.strip() for p in value.split(",") if p.strip()) or None
-        return value
+        return provider_list(value) if isinstance(value, str) else value
 
     @field_validator("platform_model_providers")
     @classmethod
@@ -41,6 +39,11 @@ class Settings(BaseModel):
         if unknown:
             raise ValueError(f"PLATFORM_MODEL_PROVIDERS names unknown providers: {', '.join(unknown)}")
         return value
+
+
+def provider_list(raw: str | None) -> tuple[str, ...] | None:
+    """PLATFORM_MODEL_PROVIDERS read as a comma list; None when it names none (unset, empty, only commas)."""
+    return tuple(p.strip() for p in (raw or "").split(",") if p.strip()) or None
 
 
 # Each setting and the variable that sets it; a variable unset or empty leaves the field's default.
