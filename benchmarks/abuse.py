@@ -17,7 +17,9 @@ from tests.provider_server import ProviderServer
 
 def main() -> int:
     provider = ProviderServer()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", "AUDIT_TABLE_NAME")
+    }
     env |= provider.base_urls() | {"GOOGLE_AI_STUDIO_API_KEY": "AIza-abuse-platform-key-000000000"}
     try:
         with running(env) as (base, _lines), httpx.Client(base_url=base, timeout=30) as client:

@@ -498,7 +498,9 @@ def cost_model(runs: int) -> list[cost.Priced]:
 def load_local_api(seconds: float, clients: int) -> dict[str, float]:
     from infra.local_api import running
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "TABLE_NAME"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", "AUDIT_TABLE_NAME")
+    }
     env |= {"GOOGLE_AI_STUDIO_API_KEY": "AIza-bench-platform-key-000000000", "POWERTOOLS_LOG_LEVEL": "ERROR"}
     headers = {"authorization": f"Bearer {sample_token('load-user')}"}
     with running(env) as (base, _lines):

@@ -20,6 +20,7 @@ from modelconfig.catalog import CATALOG
 from modelconfig.settings import provider_list
 
 LOCAL_TABLE = "model-config-local"
+LOCAL_AUDIT_TABLE = "model-config-audit-local"
 LOCAL_PLATFORM_SECRET = "model-config/platform-keys"  # noqa: S105 - a secret's name, not a secret
 # What `make run` tells a `make invoke` pointed at its embedded AWS: the settings its functions run with (the
 # provider stand-in's base URLs among them), kept in that AWS itself, so the two can never disagree.
@@ -149,6 +150,7 @@ class LocalAws:
         params = runtime.template().get("Parameters", {})
         refs = {name: str(p.get("Default", "")) for name, p in params.items()}
         refs["ConfigTable"] = os.environ.get("TABLE_NAME") or LOCAL_TABLE
+        refs["AuditTable"] = os.environ.get("AUDIT_TABLE_NAME") or LOCAL_AUDIT_TABLE
         refs["PlatformKeysSecretId"] = os.environ.get("PLATFORM_KEYS_SECRET_ID") or LOCAL_PLATFORM_SECRET
         refs["PlatformModelProviders"] = os.environ.get("PLATFORM_MODEL_PROVIDERS", "")
         refs["UserSecretPrefix"] = os.environ.get("USER_SECRET_PREFIX") or refs.get("UserSecretPrefix", "")
@@ -162,14 +164,15 @@ class LocalAws:
                     os.environ[name] = value
 
     def provision(self, *, overwrite: bool = True) -> None:
-        """The template's table and the platform keys secret (from the environment's keys), where missing; with
+        """The template's tables and the platform keys secret (from the environment's keys), where missing; with
         `overwrite`, the secret is set to this environment's keys even when it exists."""
         import boto3
 
         ddb = boto3.client("dynamodb")
-        table = self.refs["ConfigTable"]
-        if table not in ddb.list_tables().get("TableNames", []):
-            runtime.create_table(ddb, table)
+        existing = ddb.list_tables().get("TableNames", [])
+        for logical_id in runtime.TABLES:
+            if self.refs[logical_id] not in existing:
+                runtime.create_table(ddb, self.refs[logical_id], logical_id)
         sm = boto3.client("secretsmanager")
         keys = {p: os.environ[v] for p, v in PLATFORM_KEY_VARS.items() if os.environ.get(v)}
         secret = self.refs["PlatformKeysSecretId"]
@@ -187,6 +190,7 @@ class LocalAws:
         settings = {n: os.environ[n] for n in names if os.environ.get(n)}
         settings |= {
             "TABLE_NAME": self.refs["ConfigTable"],
+            "AUDIT_TABLE_NAME": self.refs["AuditTable"],
             "PLATFORM_KEYS_SECRET_ID": self.refs["PlatformKeysSecretId"],
             "USER_SECRET_PREFIX": self.refs["UserSecretPrefix"],
         }

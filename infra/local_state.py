@@ -79,7 +79,11 @@ def _clients() -> tuple[Any, Any]:
 def save(refs: dict[str, str], path: Path | None = None) -> None:
     """Write the table and the user secrets to `path` (atomically: a crash never leaves half a file)."""
     ddb, sm = _clients()
-    state = {"items": _scan(ddb, refs["ConfigTable"]), "secrets": _user_secrets(sm, refs["UserSecretPrefix"])}
+    state = {
+        "items": _scan(ddb, refs["ConfigTable"]),
+        "audit": _scan(ddb, refs["AuditTable"]) if refs.get("AuditTable") else [],
+        "secrets": _user_secrets(sm, refs["UserSecretPrefix"]),
+    }
     path = path or state_path()
     with _lock:
         _private_folder(path.parent)
@@ -109,12 +113,13 @@ def load(refs: dict[str, str], path: Path | None = None) -> tuple[int, int]:
     path = path or state_path()
     if not path.exists():
         return 0, 0
-    items, secrets = read(path, refs)
+    items, audit, secrets = read(path, refs)
     ddb, sm = _clients()
     try:
-        for start in range(0, len(items), 25):
-            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-            ddb.batch_write_item(RequestItems={refs["ConfigTable"]: batch})
+        for table, rows in ((refs["ConfigTable"], items), (refs.get("AuditTable", ""), audit)):
+            for start in range(0, len(rows), 25):
+                batch = [{"PutRequest": {"Item": item}} for item in rows[start : start + 25]]
+                ddb.batch_write_item(RequestItems={table: batch})
         for name, value in secrets.items():
             sm.create_secret(Name=name, SecretString=value)
     except (ClientError, BotoCoreError) as exc:
@@ -122,8 +127,11 @@ def load(refs: dict[str, str], path: Path | None = None) -> tuple[int, int]:
     return len(items), len(secrets)
 
 
-def read(path: Path, refs: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The file's items and user secrets, checked; raises Damaged. With `refs`, every secret must be a user
+def read(
+    path: Path, refs: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """The file's items, audit entries and user secrets, checked; raises Damaged (a file written before the
+    audit trail existed has none). With `refs`, every secret must be a user
     secret of this run (under its prefix, never the platform secret)."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -133,15 +141,19 @@ def read(path: Path, refs: dict[str, str] | None = None) -> tuple[list[dict[str,
         raise Damaged(path, "not an object with an items list")
     if not isinstance(state.get("secrets"), dict):
         raise Damaged(path, "not an object with a secrets object")
-    for n, item in enumerate(state["items"]):
-        problem = _item_problem(item)
-        if problem:
-            raise Damaged(path, f"item {n} {problem}")
+    audit = state.get("audit", [])
+    if not isinstance(audit, list):
+        raise Damaged(path, "not an object with an audit list")
+    for what, rows in (("item", state["items"]), ("audit entry", audit)):
+        for n, item in enumerate(rows):
+            problem = _item_problem(item)
+            if problem:
+                raise Damaged(path, f"{what} {n} {problem}")
     for name, value in state["secrets"].items():
         problem = _secret_problem(name, value, refs)
         if problem:
             raise Damaged(path, f"secret {json.dumps(name)[:80]} {problem}")
-    return state["items"], state["secrets"]
+    return state["items"], audit, state["secrets"]
 
 
 def _item_problem(item: Any) -> str | None:
@@ -193,11 +205,11 @@ def dump(path: Path | None = None) -> int:
     if not path.exists():
         return write_quietly(f"nothing stored yet ({where} does not exist): start `make run`\n")
     try:
-        items, secrets = read(path)
+        items, audit, secrets = read(path)
     except Damaged as exc:
         print(exc, file=sys.stderr)
         return 1
-    lines = [f"{where}: {len(items)} items, {len(secrets)} user secrets"]
+    lines = [f"{where}: {len(items)} items, {len(audit)} audit entries, {len(secrets)} user secrets"]
     for item in sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"])):
         plain = {k: None if "NULL" in v else next(iter(v.values())) for k, v in item.items() if k not in ("pk", "sk")}
         lines.append(f"  {item['pk']['S']}  {item['sk']['S']}  {json.dumps(plain, sort_keys=True)}")

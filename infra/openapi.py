@@ -32,6 +32,7 @@ def document() -> dict[str, Any]:
         tags=[
             Tag(name="configs", description="Each agent action's model config: defaults, your overrides, the catalog"),
             Tag(name="keys", description="Your own provider keys (BYOK): checked on save, never returned"),
+            Tag(name="accountability", description="Who changed what and when (the audit trail), and your data export"),
             Tag(name="test", description="A real provider call with a config, to see that it works"),
         ],
         on_conflict="error",

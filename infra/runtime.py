@@ -282,30 +282,29 @@ def http_event(
     return event
 
 
-def table_definition() -> dict[str, Any]:
+TABLES = {"ConfigTable": "TABLE_NAME", "AuditTable": "AUDIT_TABLE_NAME"}  # each table and its variable
+
+
+def table_definition(logical_id: str = "ConfigTable") -> dict[str, Any]:
     """CreateTable arguments from the template's own table resource."""
-    for resource in template()["Resources"].values():
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            props = resource["Properties"]
-            return {
-                "KeySchema": [dict(k) for k in props["KeySchema"]],
-                "AttributeDefinitions": [dict(a) for a in props["AttributeDefinitions"]],
-                "BillingMode": props["BillingMode"],
-            }
-    raise KeyError("template.yaml declares no DynamoDB table")
+    props = template()["Resources"][logical_id]["Properties"]
+    return {
+        "KeySchema": [dict(k) for k in props["KeySchema"]],
+        "AttributeDefinitions": [dict(a) for a in props["AttributeDefinitions"]],
+        "BillingMode": props["BillingMode"],
+    }
 
 
-def ttl_attribute() -> str | None:
-    for resource in template()["Resources"].values():
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            name: str | None = resource["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
-            return name
-    return None
+def ttl_attribute(logical_id: str = "ConfigTable") -> str | None:
+    spec = template()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification", {})
+    name: str | None = spec.get("AttributeName")
+    return name
 
 
-def create_table(dynamodb: Any, name: str) -> None:
-    dynamodb.create_table(TableName=name, **table_definition())
-    attribute = ttl_attribute()
+def create_table(dynamodb: Any, name: str, logical_id: str = "ConfigTable") -> None:
+    """The table `logical_id` of the template, as `name`, with its TTL."""
+    dynamodb.create_table(TableName=name, **table_definition(logical_id))
+    attribute = ttl_attribute(logical_id)
     if attribute:
         dynamodb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}

@@ -59,7 +59,7 @@ def calls_of(
 ) -> list[Call]:
     """The IAM actions and resources of one API call. TransactWriteItems has no IAM action of its own: IAM
     checks each item's action on its table."""
-    snapshot = tuple((name, env.get(name, "")) for name in (*ENV_OF_PARAMETER.values(), "TABLE_NAME"))
+    snapshot = tuple((name, env.get(name, "")) for name in (*ENV_OF_PARAMETER.values(), *runtime.TABLES.values()))
     if service == "dynamodb":
         if operation == "TransactWriteItems":
             pairs = [
@@ -167,8 +167,8 @@ def _resolve(value: Any, env: Mapping[str, str]) -> Any:
         return _parameter(arg, env)
     if fn == "Fn::GetAtt":
         resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-        assert (resource, attribute) == ("ConfigTable", "Arn"), f"no stand-in for GetAtt {resource}.{attribute}"
-        return _table_arn(env.get("TABLE_NAME", ""))
+        assert resource in runtime.TABLES and attribute == "Arn", f"no stand-in for GetAtt {resource}.{attribute}"
+        return _table_arn(env.get(runtime.TABLES[resource], ""))
     if fn == "Fn::Sub":
         text = arg if isinstance(arg, str) else arg[0]
         for name in _sub_names(text):

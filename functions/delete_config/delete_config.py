@@ -4,7 +4,7 @@
 from typing import Annotated
 
 from modelconfig import configs
-from modelconfig.api.http import IF_MATCH, Header, Path, create_app, handler, route_responses, user_id
+from modelconfig.api.http import IF_MATCH, Header, Path, actor, create_app, handler, route_responses, user_id
 from modelconfig.catalog import AgentActionName
 from modelconfig.schemas import MessageData, Ok
 
@@ -22,7 +22,7 @@ def delete_config(
     agentAction: Annotated[AgentActionName, Path()],
     if_match: Annotated[str | None, Header(description=IF_MATCH)] = None,
 ) -> Ok[MessageData]:
-    return Ok(data=configs.delete_config(user_id(app), agentAction, if_match))
+    return Ok(data=configs.delete_config(user_id(app), agentAction, if_match, actor(app)))
 
 
 lambda_handler = handler(app)

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from modelconfig import keys
-from modelconfig.api.http import Path, create_app, handler, route_responses, user_id
+from modelconfig.api.http import Path, actor, create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
 from modelconfig.schemas import KeyDeletedData, Ok
 
@@ -18,7 +18,7 @@ app = create_app()
     tags=["keys"],
 )
 def delete_key(provider: Annotated[ByokProvider, Path()]) -> Ok[KeyDeletedData]:
-    return Ok(data=keys.delete_key(user_id(app), provider))
+    return Ok(data=keys.delete_key(user_id(app), provider, actor(app)))
 
 
 lambda_handler = handler(app)

@@ -10,6 +10,7 @@ from modelconfig.api.http import (
     Header,
     Path,
     Response,
+    actor,
     create_app,
     handler,
     route_responses,
@@ -34,7 +35,7 @@ def put_config(
     body: Annotated[UpdateBody, Body()],
     if_match: Annotated[str | None, Header(description=IF_MATCH)] = None,
 ) -> Response[Ok[SavedConfigData]]:
-    return with_etag(configs.update_config(user_id(app), agentAction, body, if_match))
+    return with_etag(configs.update_config(user_id(app), agentAction, body, if_match, actor(app)))
 
 
 lambda_handler = handler(app)

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from modelconfig import keys
-from modelconfig.api.http import Body, Path, Query, create_app, handler, route_responses, user_id
+from modelconfig.api.http import Body, Path, Query, actor, create_app, handler, route_responses, user_id
 from modelconfig.catalog import ByokProvider
 from modelconfig.schemas import KeyBody, Ok, SavedKey
 
@@ -34,6 +34,7 @@ def put_key(
             expires_at=body.expiresAt,
             check=verify,
             time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            by=actor(app),
         )
     )
 

@@ -1,7 +1,7 @@
 """POST /api/model-configs/reset-all: drop every override of the caller."""
 
 from modelconfig import configs
-from modelconfig.api.http import create_app, handler, route_responses, user_id
+from modelconfig.api.http import actor, create_app, handler, route_responses, user_id
 from modelconfig.schemas import Ok, ResetData
 
 app = create_app()
@@ -15,7 +15,7 @@ app = create_app()
     tags=["configs"],
 )
 def reset_all() -> Ok[ResetData]:
-    return Ok(data=configs.reset_all(user_id(app)))
+    return Ok(data=configs.reset_all(user_id(app), actor(app)))
 
 
 lambda_handler = handler(app)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from modelconfig import access, clock
 from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG, AgentAction
-from modelconfig.errors import InvalidInput, NotFound, PreconditionFailed
-from modelconfig.records import Override
+from modelconfig.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from modelconfig.records import USER, Actor, Change, Override
 from modelconfig.schemas import (
     AgentInfo,
     ByokProvidersData,
@@ -30,7 +30,7 @@ from modelconfig.schemas import (
     TempConfig,
     UpdateBody,
 )
-from modelconfig.storage import keystatus, overrides, partitions
+from modelconfig.storage import audit, keystatus, overrides, partitions
 
 
 def action_of(name: str) -> AgentAction:
@@ -196,7 +196,9 @@ def list_configs(user_id: str) -> ConfigsData:
 
 NO_OVERRIDE = "none"  # the tag of every action without an override
 UNREVISED = "unrevised"  # an override written before overrides carried a revision
+ANY = "*"
 _TAG = re.compile(r'"([A-Za-z0-9-]{1,64})"')
+WRITE_ATTEMPTS = 3  # reads and conditional writes when other writes keep overtaking this one
 
 
 class Tagged[T](NamedTuple):
@@ -208,29 +210,43 @@ class Tagged[T](NamedTuple):
 
 def etag(row: Override | None) -> str:
     """The override's version as an entity tag: a new one on every write, a fixed one for no override."""
-    tag = NO_OVERRIDE if row is None else row.revision or UNREVISED
-    return f'"{tag}"'
+    return f'"{_tag_of(row)}"'
 
 
-def expected(if_match: str | None) -> overrides.Expected | None:
-    """What an If-Match header asks the stored override to be (None: no header, no condition). One entity tag
-    as ETag gave it, or `*` (any override); anything else is a 400 naming the header."""
+def _tag_of(row: Override | None) -> str:
+    return NO_OVERRIDE if row is None else row.revision or UNREVISED
+
+
+def expected(if_match: str | None) -> str | None:
+    """The tag an If-Match header asks the stored override to have (None: no header, no condition): one entity
+    tag as ETag gave it, or `*` (any override); anything else is a 400 naming the header."""
     if if_match is None:
         return None
     value = if_match.strip()
-    if value == "*":
-        return overrides.ANY
+    if value == ANY:
+        return ANY
     found = _TAG.fullmatch(value)
     if found is None:
         raise InvalidInput('If-Match: must be one entity tag as ETag gave it (in quotes, e.g. "none"), or *')
-    tag = found.group(1)
-    return {NO_OVERRIDE: overrides.NONE, UNREVISED: overrides.UNREVISED}.get(tag) or overrides.revised(tag)
+    return found.group(1)
 
 
-def _stale(action: AgentAction) -> PreconditionFailed:
-    return PreconditionFailed(
+def _require_version(action: AgentAction, wanted: str | None, row: Override | None) -> None:
+    """412 when the override read is not the version If-Match named."""
+    if wanted is None or (wanted == ANY and row is not None) or wanted == _tag_of(row):
+        return
+    raise PreconditionFailed(
         f"the {action.key} config changed since you read it (If-Match): read it again, then retry; nothing was saved"
     )
+
+
+def _overtaken(action: AgentAction) -> Conflict:
+    return Conflict(f"other changes of your {action.key} config kept overtaking this one; retry")
+
+
+def wire(row: Override | None) -> dict[str, Any] | None:
+    """An override as its audit entry shows it (a ConfigRow as plain data), or None."""
+    return None if row is None else wire_row(row).model_dump(mode="json")
 
 
 def get_config(user_id: str, action_name: str) -> Tagged[ConfigData]:
@@ -246,33 +262,73 @@ def get_config(user_id: str, action_name: str) -> Tagged[ConfigData]:
 
 
 def update_config(
-    user_id: str, action_name: str, body: UpdateBody, if_match: str | None = None
+    user_id: str, action_name: str, body: UpdateBody, if_match: str | None = None, by: Actor = USER
 ) -> Tagged[SavedConfigData]:
+    """Save the override: one strongly consistent Query (the override it replaces, and the key status the
+    access rule may need), then one transaction that writes it, on condition that it is still the one read,
+    with its audit entry. Overtaken by another write in between, it reads and tries again."""
     action = action_of(action_name)
     wanted = expected(if_match)
     require_allowed(action, body.modelName, body.fallbackModel)
-    access.require(action, (body.modelName, body.fallbackModel), Grants.of(lambda: keystatus.query(user_id)))
-    now = clock.now_iso()
     chosen = {name: getattr(body, WIRE_NAMES[name]) for name in CHOICES}
-    fresh = Override(str(uuid.uuid4()), user_id, action.key, created_at=now, updated_at=now, **chosen)
-    row = overrides.save(fresh._replace(revision=uuid.uuid4().hex[:16]), wanted)
-    if row is None:
-        raise _stale(action)
-    return Tagged(SavedConfigData(config=wire_row(row), message="Model configuration updated successfully"), etag(row))
+    for _ in range(WRITE_ATTEMPTS):
+        stored = partitions.query(user_id, consistent=True)
+        access.require(action, (body.modelName, body.fallbackModel), Grants.of(stored.key_status))
+        old = stored.overrides.get(action.key)
+        _require_version(action, wanted, old)
+        now = clock.now_iso()
+        row = Override(
+            old.id if old else str(uuid.uuid4()),
+            user_id,
+            action.key,
+            created_at=old.created_at if old else now,
+            updated_at=now,
+            revision=uuid.uuid4().hex[:16],
+            **chosen,
+        )
+        change = Change("config.put", {"agentAction": action.key}, wire(old), wire(row))
+        if overrides.replace(row, old, audit.entry(user_id, by, change)):
+            saved = SavedConfigData(config=wire_row(row), message="Model configuration updated successfully")
+            return Tagged(saved, etag(row))
+    raise _overtaken(action)
 
 
-def delete_config(user_id: str, action_name: str, if_match: str | None = None) -> MessageData:
+def delete_config(user_id: str, action_name: str, if_match: str | None = None, by: Actor = USER) -> MessageData:
     action = action_of(action_name)
-    deleted = overrides.delete(user_id, action.key, expected(if_match))
-    if deleted is None:
-        raise _stale(action)
-    if not deleted:
-        raise NotFound(f"you have no override for {action.key}; it already uses the default")
-    return MessageData(message="Model configuration reset to default")
+    wanted = expected(if_match)
+    for _ in range(WRITE_ATTEMPTS):
+        old = partitions.query(user_id, consistent=True).overrides.get(action.key)
+        _require_version(action, wanted, old)
+        if old is None:
+            raise NotFound(f"you have no override for {action.key}; it already uses the default")
+        change = Change("config.delete", {"agentAction": action.key}, wire(old), None)
+        if overrides.remove([old], audit.entry(user_id, by, change)):
+            return MessageData(message="Model configuration reset to default")
+    raise _overtaken(action)
 
 
-def reset_all(user_id: str) -> ResetData:
-    count = overrides.delete_all(user_id)
+def reset_all(user_id: str, by: Actor = USER, reason: str | None = None) -> ResetData:
+    """Delete every override of the user: one strongly consistent Query (so an override saved just before is not
+    missed), then one transaction with one audit entry listing the actions (99 overrides a transaction)."""
+    count = 0
+    for _ in range(WRITE_ATTEMPTS):
+        rows = sorted(partitions.query(user_id, consistent=True).overrides.values(), key=lambda r: r.action)
+        if not rows:
+            return _reset(count)
+        for start in range(0, len(rows), overrides.MAX_REMOVED):
+            chunk = rows[start : start + overrides.MAX_REMOVED]
+            change = Change(
+                "config.reset_all", {"agentActions": [r.action for r in chunk]}, [wire(r) for r in chunk], None, reason
+            )
+            if not overrides.remove(chunk, audit.entry(user_id, by, change)):
+                break  # changed meanwhile: read again
+            count += len(chunk)
+        else:
+            return _reset(count)
+    raise Conflict("other changes of your configs kept overtaking the reset; retry")
+
+
+def _reset(count: int) -> ResetData:
     return ResetData(resetCount=count, message=f"Reset {count} model configuration(s) to defaults")
 
 

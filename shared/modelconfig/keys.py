@@ -14,7 +14,7 @@ from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, NotFound, ServiceUnavailable
 from modelconfig.observability import logger
 from modelconfig.providers import wire
-from modelconfig.records import KeyRecord, preview
+from modelconfig.records import SWEEP, USER, Actor, Change, KeyRecord, preview
 from modelconfig.schemas import KeyDeletedData, KeysData, KeyStatus, SavedKey
 from modelconfig.settings import LAMBDA_MARGIN_SECONDS, settings
 from modelconfig.storage import keystatus, keystore, partitions
@@ -108,6 +108,7 @@ def put_key(
     expires_at: str | None = None,
     check: bool = True,
     time_left: Callable[[], float] = lambda: math.inf,
+    by: Actor = USER,
 ) -> SavedKey:
     """Store the user's key for `provider`: its shape and expiry first (400, nothing sent anywhere), then the
     key-write limit (429), then one check with the provider (a rejected key is a 400, nothing stored), then
@@ -119,22 +120,39 @@ def put_key(
     now = clock.now_iso()
     verified = check and verify_error is None
     record = KeyRecord(provider, preview(key), now, verified_at=now if verified else None, expires_at=expires_at)
-    keystore.change(user_id, lambda secret: KeyChange(secret | {provider: key}, put=[record], delete=[]))
-    return SavedKey(**status(provider, record, now).model_dump(exclude_none=True), verifyError=verify_error)
+    after = status(provider, record, now)
+
+    def with_key(secret: dict[str, str]) -> KeyChange:
+        # The key it replaces, as its preview: the status beside it is not read, which keeps a PUT at 5 calls.
+        before = {"provider": provider, "keyPreview": preview(secret[provider])} if provider in secret else None
+        audited = Change("key.put", {"provider": provider}, before, after.model_dump(mode="json"))
+        return KeyChange(secret | {provider: key}, put=[record], delete=[], audited=[audited])
+
+    keystore.change(user_id, with_key, by)
+    return SavedKey(**after.model_dump(exclude_none=True), verifyError=verify_error)
 
 
-def delete_key(user_id: str, provider: str) -> KeyDeletedData:
+def delete_key(user_id: str, provider: str, by: Actor = USER) -> KeyDeletedData:
     """Delete the user's `provider` key, and say which actions' merged configs change because of it (read in
     one Query before the change; an expired key changes nothing, since it already counted as absent)."""
+    limits.count_key_write(user_id)  # before the lease and any secret write: a refused write touches nothing
+    stored = partitions.query(user_id)
 
     def without(secret: dict[str, str]) -> KeyChange:
         if provider not in secret:
             raise NotFound(f"no {provider} key is stored")
-        return KeyChange({p: k for p, k in secret.items() if p != provider}, put=[], delete=[provider])
+        record = stored.key_status.get(provider)
+        before = (
+            status(provider, record, clock.now_iso())
+            if record is not None
+            else KeyStatus(provider=provider, hasValidKey=True, keyPreview=preview(secret[provider]))  # status lost
+        )
+        audited = Change("key.delete", {"provider": provider}, before.model_dump(mode="json"), None)
+        return KeyChange(
+            {p: k for p, k in secret.items() if p != provider}, put=[], delete=[provider], audited=[audited]
+        )
 
-    limits.count_key_write(user_id)  # before the lease and any secret write: a refused write touches nothing
-    stored = partitions.query(user_id)
-    keystore.change(user_id, without)
+    keystore.change(user_id, without, by)
     return KeyDeletedData(message=f"{provider} key deleted", affectedActions=configs.affected_actions(stored, provider))
 
 
@@ -148,7 +166,13 @@ def purge_expired(user_id: str, providers: Collection[str]) -> list[str]:
         now = clock.now_iso()
         current = keystatus.query(user_id)
         purged.extend(p for p in providers if p in current and not current[p].live(now))
-        return KeyChange({p: k for p, k in secret.items() if p not in purged}, put=[], delete=list(purged))
+        audited = [
+            Change(
+                "key.purge", {"provider": p}, status(p, current[p], now).model_dump(mode="json"), None, "key_expired"
+            )
+            for p in purged
+        ]
+        return KeyChange({p: k for p, k in secret.items() if p not in purged}, [], list(purged), audited)
 
-    keystore.change(user_id, without_expired)
+    keystore.change(user_id, without_expired, SWEEP)
     return purged

@@ -5,7 +5,7 @@ records from here, so no domain module takes its types from storage."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
 MASK = "****"
 
@@ -48,6 +48,44 @@ def preview(key: str) -> str:
     mask's fixed width does not reveal the key's length."""
     n = min(4, len(key) // 6)
     return f"{key[:n]}{MASK}{key[-n:] if n else ''}"
+
+
+class Actor(NamedTuple):
+    """Who made a change, as its audit entry records it: the user (with the request that carried it), the
+    scheduled sweep, or an operator's targeted reset."""
+
+    kind: Literal["user", "sweep", "operator"]
+    request_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+USER = Actor("user")  # the user, when no request context is at hand (a domain call outside a route)
+SWEEP = Actor("sweep")
+OPERATOR = Actor("operator")
+
+AuditAction = Literal[
+    "config.put",
+    "config.delete",
+    "config.reset_all",
+    "key.put",
+    "key.delete",
+    "key.purge",
+    "custom_provider.put",
+    "custom_provider.delete",
+    "sweep.reset",
+]
+
+
+class Change(NamedTuple):
+    """One change to what a user has stored, as its audit entry records it. `before` and `after` are wire
+    objects (ConfigRow, KeyStatus, as plain data) or None; a key appears in them only as its preview."""
+
+    action: AuditAction
+    target: dict[str, Any]
+    before: Any
+    after: Any
+    reason: str | None = None
 
 
 class Counter(NamedTuple):

@@ -356,6 +356,67 @@ class KeyDeletedData(Schema):
     )
 
 
+class CustomProvider(Compact):
+    """A user's own OpenAI-compatible endpoint (SPEC section 13)."""
+
+    name: str
+    baseUrl: str
+    keyPreview: str | None = None
+    models: list[str]
+    verifiedAt: str | None = None
+    verifyError: str | None = None
+    updatedAt: str
+
+
+AUDIT_OPTIONAL = frozenset({"requestId", "sourceIp", "userAgent", "reason"})
+
+
+class AuditEntry(Schema):
+    """One change to what a user stored (SPEC section 12). `before` and `after` are wire objects (ConfigRow,
+    KeyStatus, CustomProvider, or a list of ConfigRow for a reset of all) or null; a key only as its preview."""
+
+    id: str
+    at: str = Field(description="When the change committed (ISO-8601, milliseconds, UTC)")
+    actor: Literal["user", "sweep", "operator"]
+    action: Literal[
+        "config.put",
+        "config.delete",
+        "config.reset_all",
+        "key.put",
+        "key.delete",
+        "key.purge",
+        "custom_provider.put",
+        "custom_provider.delete",
+        "sweep.reset",
+    ]
+    target: dict[str, Any] = Field(description="{agentAction}, {agentActions: [...]}, {provider} or {customProvider}")
+    before: Any = None
+    after: Any = None
+    requestId: str | None = None
+    sourceIp: str | None = None
+    userAgent: str | None = None
+    reason: str | None = Field(default=None, description="The sweep's reason code")
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # noqa: ANN202
+        # `before` and `after` are always there (null when there was none); the request's fields only when known.
+        return {k: v for k, v in handler(self).items() if v is not None or k not in AUDIT_OPTIONAL}
+
+
+class AuditData(Compact):
+    entries: list[AuditEntry]
+    nextCursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent at the end")
+
+
+class ExportData(Schema):
+    userId: str
+    exportedAt: str
+    configs: list[ConfigRow]
+    keys: list[KeyStatus] = Field(description="Each stored key's status; the key itself only as its preview")
+    customProviders: list[CustomProvider]
+    audit: list[AuditEntry] = Field(description="Every audit entry within its retention, newest first")
+
+
 T = TypeVar("T")
 
 

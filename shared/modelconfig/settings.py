@@ -16,6 +16,8 @@ LAMBDA_MARGIN_SECONDS = 1.0  # a provider call ends this long before the Lambda'
 
 class Settings(BaseModel):
     table_name: str = Field(min_length=3)
+    audit_table_name: str = Field(min_length=3)  # the audit trail: its own table, which no Scan of configs reads
+    audit_retention_days: int = Field(default=400, ge=1, le=3650)
     user_secret_prefix: str = Field(default="model-config/byok/", min_length=1)
     platform_keys_secret_id: str | None = None
     platform_model_providers: tuple[str, ...] | None = None  # None: the providers with a key in the secret
@@ -49,6 +51,8 @@ def provider_list(raw: str | None) -> tuple[str, ...] | None:
 # Each setting and the variable that sets it; a variable unset or empty leaves the field's default.
 VARIABLES = {
     "table_name": "TABLE_NAME",
+    "audit_table_name": "AUDIT_TABLE_NAME",
+    "audit_retention_days": "AUDIT_RETENTION_DAYS",
     "user_secret_prefix": "USER_SECRET_PREFIX",
     "platform_keys_secret_id": "PLATFORM_KEYS_SECRET_ID",
     "platform_model_providers": "PLATFORM_MODEL_PROVIDERS",
@@ -69,7 +73,7 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Settings:
         if p.base_url_env
     }
     values = {field: env[name] for field, name in VARIABLES.items() if env.get(name)}
-    return Settings.model_validate({"table_name": "", **values, "base_urls": base_urls})
+    return Settings.model_validate({"table_name": "", "audit_table_name": "", **values, "base_urls": base_urls})
 
 
 @cache

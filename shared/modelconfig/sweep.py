@@ -10,9 +10,9 @@ Keys whose `expiresAt` has passed are deleted, secret and status (`keysPurged`);
 every rule from their expiry on, so the overrides they covered are judged without them.
 
 Two guards keep a fault from wiping users' choices:
-- Each reset is a conditional delete on the `updatedAt` the scan read, so an override saved or changed after
-  the scan survives (a DeleteItem costs the same write unit with or without its condition; a transaction
-  would cost two per item).
+- Each reset is a delete conditional on the override being the one the scan read (`updatedAt`, `revision`), so
+  an override saved or changed after the scan survives. It commits in one transaction with its audit entry
+  (`actor: sweep`, the reason), so the trail records exactly the resets that happened.
 - A breaker: resets for lost key access beyond `max(50, 10% of the overrides scanned so far)` in one run
   are held, not applied, and so are all of them when the platform keys secret cannot be read (a slip in
   that secret would otherwise reset every user's choices of that provider).
@@ -29,13 +29,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from modelconfig import access, clock, keys
+from modelconfig import access, clock, configs, keys
 from modelconfig.access import Grants, IfUnreadable
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, ServiceUnavailable
 from modelconfig.observability import logger
-from modelconfig.records import Checkpoint, KeyRecord, Override
-from modelconfig.storage import keystatus, overrides, sweeps
+from modelconfig.records import OPERATOR, SWEEP, Change, Checkpoint, KeyRecord, Override
+from modelconfig.storage import audit, keystatus, overrides, sweeps
 
 MAX_TARGETED_USERS = 1000
 BREAKER_FLOOR = 50
@@ -114,7 +114,8 @@ class _Sweeper:
             if reason.endswith(ACCESS_REASON) and not self.force and self._holds(found.provider):
                 c.held += 1
                 continue
-            if not sweeps.delete_unchanged(row):
+            change = Change("sweep.reset", {"agentAction": row.action}, configs.wire(row), None, reason)
+            if not overrides.remove([row], audit.entry(row.user_id, SWEEP, change)):
                 c.skipped += 1  # saved or changed since the scan read it: the user's newer choice stays
                 continue
             c.reset += 1
@@ -206,7 +207,7 @@ def sweep(
 def _targeted(run_id: str, user_ids: Sequence[str]) -> dict[str, Any]:
     checkpoint = Checkpoint(run_id=run_id)
     for user_id in user_ids:
-        count = overrides.delete_all(user_id)
+        count = configs.reset_all(user_id, OPERATOR, reason="targeted").resetCount
         checkpoint.scanned += count
         checkpoint.reset += count
         checkpoint.users_touched += 1 if count else 0

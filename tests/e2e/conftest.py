@@ -6,6 +6,7 @@ import time
 import httpx
 import pytest
 
+from infra import runtime
 from infra.local_api import running
 from infra.provider_standin import BASE_URL_VARS, KEY_VARS
 
@@ -15,7 +16,11 @@ PROVIDER_VARS = (*KEY_VARS.values(), *BASE_URL_VARS.values())
 def local_env(data) -> dict[str, str]:
     """`make run`'s environment on a fresh machine: no AWS, no provider key or URL (so the provider stand-in
     answers), and its data in `data` rather than the developer's .local/."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", *PROVIDER_VARS)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in (*runtime.TABLES.values(), *PROVIDER_VARS)
+    }
     return env | {"LOCAL_DATA": str(data)}
 
 

@@ -295,4 +295,4 @@ def test_make_invoke_and_make_dump_print_the_answer_alone_and_end_quietly_on_a_c
         done = bash(script)  # `true` has closed the pipe long before the answer is written
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
-    assert bash("make dump").stdout.startswith(f"{data}: 1 items, 0 user secrets")
+    assert bash("make dump").stdout.startswith(f"{data}: 1 items, 0 audit entries, 0 user secrets")

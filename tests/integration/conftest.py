@@ -96,6 +96,7 @@ def shared_aws(moto_server: str) -> SharedAws:
     env |= {
         "AWS_ENDPOINT_URL": moto_server,
         "TABLE_NAME": table,
+        "AUDIT_TABLE_NAME": f"audit-{table}",
         "USER_SECRET_PREFIX": f"model-config/{table}/",
         "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
         "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
@@ -104,6 +105,7 @@ def shared_aws(moto_server: str) -> SharedAws:
     }
     shared = SharedAws(moto_server, table, env)
     runtime.create_table(shared.client("dynamodb"), table)
+    runtime.create_table(shared.client("dynamodb"), f"audit-{table}", "AuditTable")
     sm = shared.client("secretsmanager")
     with contextlib.suppress(sm.exceptions.ResourceExistsException):
         sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))

@@ -10,7 +10,7 @@ from modelconfig.catalog import CATALOG
 from modelconfig.storage import aws as aws_clients
 from tests.support.api import Api
 from tests.support.constants import FLASH, OPUS, PRO
-from tests.support.faults import fail
+from tests.support.faults import cancelled, fail
 
 LITE = "google-ai-studio/gemini-2.5-flash-lite"
 
@@ -98,7 +98,9 @@ def test_put_returns_the_row_and_keeps_id_and_created_at(api, aws):
         "/api/model-configs/blueprint",
         {"modelName": PRO, "maxTokens": 1234, "temperature": 0.7, "reasoningEffort": "medium", "fallbackModel": FLASH},
     ).data["config"]
-    assert calls == {"dynamodb.UpdateItem": 1}  # platform provider: no key-status read
+    # The override it replaces and the key status in one Query, then the write and its audit entry in one
+    # transaction (SPEC section 12).
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
     assert first["userId"] == "user-a"
     assert first["agentActionName"] == "blueprint"
     assert (first["modelName"], first["maxTokens"], first["temperature"]) == (PRO, 1234, 0.7)
@@ -194,19 +196,21 @@ def test_platform_providers_default_to_the_keys_in_the_platform_secret(api, aws,
     assert api.put("/api/model-configs/blueprint", {"modelName": PRO}).status == 200
     calls = aws.count_calls()
     assert api.put("/api/model-configs/blueprint", {"modelName": FLASH}).status == 200
-    assert calls == {"dynamodb.UpdateItem": 1}  # the platform secret is cached across warm requests
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}  # the platform secret is cached
     assert api.put("/api/model-configs/blueprint", {"modelName": OPUS}).status == 403
 
 
 # ---- delete and reset-all -----------------------------------------------------------------------------
 
 
-def test_delete_is_one_call_and_404_when_nothing_is_there(api, aws):
+def test_delete_is_a_read_and_one_transaction_and_404_when_nothing_is_there(api, aws):
     api.put("/api/model-configs/blueprint", {"modelName": PRO})
     calls = aws.count_calls()
     assert api.delete("/api/model-configs/blueprint").data["message"]
-    assert calls == {"dynamodb.DeleteItem": 1}
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}  # what it deletes, then it and its entry
+    calls.clear()
     missing = api.delete("/api/model-configs/blueprint")
+    assert calls == {"dynamodb.Query": 1}  # nothing to delete: nothing written, nothing audited
     assert missing.status == 404
     assert missing.error["name"] == "NotFound"
     assert api.get("/api/model-configs/blueprint").data["config"]["isUserOverride"] is False
@@ -220,44 +224,40 @@ def test_reset_all_deletes_only_the_callers_overrides(api, aws):
     calls = aws.count_calls()
     data = api.post("/api/model-configs/reset-all").data
     assert data["resetCount"] == 3
-    assert calls == {"dynamodb.Query": 1, "dynamodb.BatchWriteItem": 1}
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}  # three deletes and one entry
+    calls.clear()
     assert api.post("/api/model-configs/reset-all").data["resetCount"] == 0
+    assert calls == {"dynamodb.Query": 1}
     assert other.get("/api/model-configs/blueprint").data["config"]["name"] == FLASH
 
 
-def test_reset_all_retries_unprocessed_items(api, aws):
+def test_reset_all_reads_again_when_an_override_changes_after_its_read(api, aws):
     for action in ("blueprint", "deepDebugger"):
         api.put(f"/api/model-configs/{action}", {"modelName": PRO})
     client = aws_clients.dynamodb()
-    real = client.batch_write_item
-    attempts = []
+    raced = []
 
-    def flaky(**kwargs):
-        attempts.append(kwargs)
-        requests = kwargs["RequestItems"][aws.table]
-        if len(attempts) == 1:  # DynamoDB processes the first item only
-            real(RequestItems={aws.table: requests[:1]})
-            return {"UnprocessedItems": {aws.table: requests[1:]}}
-        return real(**kwargs)
+    def other_tab(params, **_kw):  # another save lands between the reset's read and its transaction
+        if not raced:
+            raced.append(True)
+            assert Api("user-a").put("/api/model-configs/blueprint", {"modelName": FLASH}).status == 200
 
-    client.batch_write_item = flaky
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", other_tab)
     try:
         assert api.post("/api/model-configs/reset-all").data["resetCount"] == 2
     finally:
-        del client.batch_write_item
-    assert len(attempts) == 2
-    assert len(attempts[1]["RequestItems"][aws.table]) == 1
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", other_tab)
     assert config_items(aws) == []
+    reset = aws.audit_entries("user-a")[-1]
+    assert reset["action"] == "config.reset_all"
+    assert [row["modelName"] for row in reset["before"]] == [FLASH, PRO]  # what it really deleted, the newer save
 
 
-def test_reset_all_gives_503_when_items_stay_unprocessed(api, aws):
+def test_reset_all_gives_503_when_transactions_keep_conflicting(api, aws):
     api.put("/api/model-configs/blueprint", {"modelName": PRO})
-    client = aws_clients.dynamodb()
-    client.batch_write_item = lambda **kw: {"UnprocessedItems": kw["RequestItems"]}
-    try:
-        reply = api.post("/api/model-configs/reset-all")
-    finally:
-        del client.batch_write_item
+    left = cancelled(aws_clients.dynamodb(), "TransactionConflict", "None", times=3)
+    reply = api.post("/api/model-configs/reset-all")
+    assert left == [0]  # tried three times
     assert reply.status == 503
     assert reply.error["name"] == "ServiceUnavailable"
     assert "request id" in reply.error["message"]

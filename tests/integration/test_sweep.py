@@ -17,7 +17,7 @@ from tests.support.constants import FLASH, OPUS, PRO
 
 def store(user, action, model, fallback=None):
     """Write an override straight through storage, as an older catalog or rule set would have allowed."""
-    overrides.save(config_row(user, action, model, fallback=fallback))
+    overrides.put_many([config_row(user, action, model, fallback=fallback)])
 
 
 def give_key(user, provider):
@@ -112,13 +112,47 @@ def test_key_status_is_not_read_per_config(seeded):
     calls = seeded.count_calls()
     sweep.sweep(sweep.SweepRequest(run_id="r4"), time_left_ms=plenty)
     assert "dynamodb.Query" not in calls  # key status arrives in the scan, before each user's configs
-    assert calls["dynamodb.DeleteItem"] == 7  # one conditional delete per reset, none per kept override
-    assert "dynamodb.BatchWriteItem" not in calls
+    # One transaction per reset (its conditional delete and its audit entry), none per kept override.
+    assert calls["dynamodb.TransactWriteItems"] == 7
+    assert "dynamodb.BatchWriteItem" not in calls and "dynamodb.DeleteItem" not in calls
+
+
+def test_each_reset_is_audited_with_the_sweep_as_actor_and_its_reason(seeded):
+    sweep.sweep(sweep.SweepRequest(run_id="r-audit"), time_left_ms=plenty)
+    entries = seeded.audit_entries()
+    assert len(entries) == 7 and {e["actor"] for e in entries} == {"sweep"}
+    assert {e["action"] for e in entries} == {"sweep.reset"}
+    by_target = {e["target"]["agentAction"]: e for e in seeded.audit_entries("u1")}
+    assert set(by_target) == {"deepDebugger", "fileRegeneration"}  # u1's blueprint works: no entry
+    retired = by_target["deepDebugger"]
+    assert retired["reason"] == "model_not_in_catalog" and retired["after"] is None
+    assert retired["before"]["modelName"] == "openai/gpt-4-retired" and retired["before"]["userId"] == "u1"
+    assert "requestId" not in retired and "sourceIp" not in retired  # no request carried it
+
+
+def test_a_reset_the_scan_read_but_the_user_changed_is_neither_applied_nor_audited(aws):
+    store("u1", "deepDebugger", "openai/gpt-4-retired")
+    client = aws_clients.dynamodb()
+    saved = []
+
+    def user_saves_first(params, **_kw):  # the user's save lands between the scan and the reset
+        if not saved:
+            saved.append(True)
+            later = config_row("u1", "deepDebugger", PRO, updated_at="2026-06-01T00:00:00.000Z", revision="0" * 16)
+            overrides.put_many([later])
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", user_saves_first)
+    try:
+        result = sweep.sweep(sweep.SweepRequest(run_id="r-race"), time_left_ms=plenty)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", user_saves_first)
+    assert (result["reset"], result["skipped"]) == (0, 1)
+    assert partitions.query("u1").overrides["deepDebugger"].model == PRO
+    assert aws.audit_entries() == []
 
 
 def test_batch_deletes_go_25_at_a_time_and_unprocessed_items_are_retried(aws, monkeypatch):
-    """Targeted resets and reset-all delete in batches; the scheduled sweep deletes one conditional item at a
-    time (see test_a_choice_saved_after_the_scan_survives)."""
+    """Erasure and seeding delete in batches; every audited change is a transaction instead."""
     actions = ["deepDebugger", "blueprint", "phaseImplementation"]
     for n in range(20):
         for action in actions:
@@ -155,6 +189,11 @@ def test_targeted_reset_of_named_users(seeded):
     assert result == result | {"scanned": 2, "reset": 2, "resetByReason": {"targeted": 2}, "usersTouched": 1}
     assert not partitions.query("u3").overrides
     assert partitions.query("u1").overrides
+    (entry,) = seeded.audit_entries("u3")
+    assert (entry["actor"], entry["action"], entry["reason"]) == ("operator", "config.reset_all", "targeted")
+    assert entry["target"] == {"agentActions": ["blueprint", "retiredAction"]}
+    assert [row["agentActionName"] for row in entry["before"]] == ["blueprint", "retiredAction"]
+    assert seeded.audit_entries("nobody") == []  # nothing reset, nothing recorded
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,12 @@ import re
 import pytest
 
 from infra import runtime
+from modelconfig.storage import aws as aws_clients
 from tests.support.api import Api
 from tests.support.constants import FLASH, PRO
 
 PATH = "/api/model-configs/blueprint"
+LITE = "google-ai-studio/gemini-2.5-flash-lite"
 
 
 def etag(reply) -> str:
@@ -34,8 +36,29 @@ def test_two_tabs_the_second_save_is_refused_and_nothing_is_written(api, aws):
     stale = api.put(PATH, {"modelName": FLASH}, headers={"if-match": read})  # tab two, from the same read
     assert stale.status == 412 and stale.error["name"] == "PreconditionFailed"
     assert "changed since you read it" in stale.error["message"]
-    assert calls == {"dynamodb.UpdateItem": 1}  # the one conditional write, refused: no extra read
+    assert calls == {"dynamodb.Query": 1}  # the read finds another version: nothing written, nothing audited
     assert api.get(PATH).data["config"]["name"] == PRO  # tab one's choice stands
+    assert [e["after"]["modelName"] for e in aws.audit_entries("user-a")] == [PRO]
+
+
+def test_a_save_overtaken_between_its_read_and_its_write_is_a_412_with_nothing_written(api, aws):
+    read = etag(api.put(PATH, {"modelName": PRO}))
+    client = aws_clients.dynamodb()
+    raced: list[int] = []
+
+    def other_tab(params, **_kw):  # tab two saves after tab one's read, before its transaction
+        if not raced:
+            raced.append(0)  # first: the other tab's own transaction passes through here too
+            raced[0] = Api("user-a").put(PATH, {"modelName": LITE}).status
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", other_tab)
+    try:
+        stale = api.put(PATH, {"modelName": FLASH}, headers={"if-match": read})
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", other_tab)
+    assert raced == [200] and stale.status == 412  # the transaction's condition refused it, the re-read said why
+    assert api.get(PATH).data["config"]["name"] == LITE
+    assert [e["after"]["modelName"] for e in aws.audit_entries("user-a")] == [PRO, LITE]  # no entry for FLASH
 
 
 def test_a_matching_tag_saves_and_deletes(api, aws):
@@ -84,7 +107,7 @@ def test_an_if_match_that_is_not_a_tag_is_a_400_naming_it(api, aws, value):
 def test_without_if_match_nothing_changes_for_existing_clients(api, aws):
     calls = aws.count_calls()
     assert api.put(PATH, {"modelName": PRO}).status == 200
-    assert calls == {"dynamodb.UpdateItem": 1}
+    assert calls == {"dynamodb.Query": 1, "dynamodb.TransactWriteItems": 1}
     assert api.delete(PATH).status == 200 and api.delete(PATH).status == 404
     assert Api("user-b").get(PATH).raw["headers"]["ETag"] == '"none"'  # another user's tag says nothing of mine
 

@@ -67,6 +67,7 @@ def reset_caches() -> None:
 @dataclass
 class Aws:
     table: str
+    audit_table: str
     dynamodb: Any
     secretsmanager: Any
     calls: Counter[str] = field(default_factory=Counter)
@@ -78,6 +79,12 @@ class Aws:
 
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.table)["Items"]
+
+    def audit_entries(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The stored audit entries (of `user_id`, or everyone's), oldest first, as their wire objects."""
+        items = self.dynamodb.scan(TableName=self.audit_table)["Items"]
+        mine = [i for i in items if "entry" in i and (user_id is None or i["pk"]["S"] == f"USER#{user_id}")]
+        return [json.loads(i["entry"]["S"]) for i in sorted(mine, key=lambda i: i["sk"]["S"])]
 
     def user_secret(self, user_id: str) -> dict[str, str] | None:
         try:
@@ -96,8 +103,10 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
     through `monkeypatch` (so it is undone with the caller's own changes), and AWS calls counted."""
     with mock_aws():
         table = f"configs-{uuid.uuid4().hex[:8]}"
+        audit_table = f"audit-{table}"
         defaults = {
             "TABLE_NAME": table,
+            "AUDIT_TABLE_NAME": audit_table,
             "USER_SECRET_PREFIX": "model-config/byok/",
             "PLATFORM_KEYS_SECRET_ID": PLATFORM_SECRET,
             "PLATFORM_MODEL_PROVIDERS": "google-ai-studio",
@@ -109,8 +118,9 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Aws]:
         ddb = session.client("dynamodb", region_name="us-east-1")
         sm = session.client("secretsmanager", region_name="us-east-1")
         runtime.create_table(ddb, table)
+        runtime.create_table(ddb, audit_table, "AuditTable")
         sm.create_secret(Name=PLATFORM_SECRET, SecretString=json.dumps(PLATFORM_KEYS))
-        counted = Aws(table=table, dynamodb=ddb, secretsmanager=sm)
+        counted = Aws(table=table, audit_table=audit_table, dynamodb=ddb, secretsmanager=sm)
 
         def record(model: Any, **_: Any) -> None:
             counted.calls[f"{model.service_model.service_name}.{model.name}"] += 1

@@ -25,9 +25,11 @@ def fail(
     status: int = 400,
     times: int = 1,
     when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    extra: dict[str, Any] | None = None,
 ) -> list[int]:
-    """Answer the next `times` calls of `operation` (whose params pass `when`) with AWS's error `code`.
-    Returns a one-item list: the faults not yet given."""
+    """Answer the next `times` calls of `operation` (whose params pass `when`) with AWS's error `code` (and the
+    error's `extra` fields, such as a cancelled transaction's CancellationReasons). Returns a one-item list: the
+    faults not yet given."""
     left = [times]
 
     def respond(params: dict[str, Any], **_kw: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
@@ -35,6 +37,7 @@ def fail(
             return None
         left[0] -= 1
         error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        error |= extra or {}
         return AWSResponse("https://aws.invalid", status, {}, None), error  # type: ignore[arg-type]
 
     service = client.meta.service_model.service_name
@@ -45,6 +48,18 @@ def fail(
 def always(client: Any, operation: str, code: str, message: str = "", *, status: int = 400) -> list[int]:
     """Every call of `operation` fails with `code`, retries included (a fault that persists)."""
     return fail(client, operation, code, message, status=status, times=1_000)
+
+
+def cancelled(client: Any, *reasons: str, times: int = 1) -> list[int]:
+    """The next `times` TransactWriteItems cancelled, with one reason code per item as AWS gives them."""
+    return fail(
+        client,
+        "TransactWriteItems",
+        "TransactionCanceledException",
+        "Transaction cancelled",
+        times=times,
+        extra={"CancellationReasons": [{"Code": r} for r in reasons]},
+    )
 
 
 class _Raw:

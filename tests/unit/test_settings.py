@@ -10,7 +10,7 @@ from modelconfig.settings import VARIABLES, Settings, from_environment
 
 pytestmark = pytest.mark.unit
 
-TABLE = {"TABLE_NAME": "configs"}
+TABLE = {"TABLE_NAME": "configs", "AUDIT_TABLE_NAME": "audit"}
 
 
 def test_defaults_are_the_contracts():
@@ -18,6 +18,7 @@ def test_defaults_are_the_contracts():
     assert (s.model_test_timeout_seconds, s.key_verify_timeout_seconds) == (20.0, 5.0)
     assert (s.test_limit_per_minute, s.platform_test_limit_per_day, s.key_write_limit_per_minute) == (10, 100, 10)
     assert s.platform_keys_max_age_seconds == 300
+    assert s.audit_retention_days == 400
     assert (s.user_secret_prefix, s.platform_keys_secret_id, s.platform_model_providers) == (
         "model-config/byok/",
         None,
@@ -40,6 +41,8 @@ def test_every_field_but_the_base_urls_has_its_variable():
     ("name", "raw", "field", "value"),
     [
         ("TABLE_NAME", "other-table", "table_name", "other-table"),
+        ("AUDIT_TABLE_NAME", "other-audit", "audit_table_name", "other-audit"),
+        ("AUDIT_RETENTION_DAYS", "30", "audit_retention_days", 30),
         ("USER_SECRET_PREFIX", "keys/", "user_secret_prefix", "keys/"),
         ("PLATFORM_KEYS_SECRET_ID", "arn:aws:secretsmanager:x", "platform_keys_secret_id", "arn:aws:secretsmanager:x"),
         ("PLATFORM_MODEL_PROVIDERS", " openai, grok ,", "platform_model_providers", ("openai", "grok")),
@@ -55,7 +58,7 @@ def test_each_variable_sets_its_field(name, raw, field, value):
     assert getattr(from_environment(TABLE | {name: raw}), field) == value
 
 
-@pytest.mark.parametrize("name", [n for n in VARIABLES.values() if n != "TABLE_NAME"])
+@pytest.mark.parametrize("name", [n for n in VARIABLES.values() if n not in ("TABLE_NAME", "AUDIT_TABLE_NAME")])
 def test_an_empty_variable_leaves_the_default(name):
     assert from_environment(TABLE | {name: ""}) == from_environment(TABLE)
 
@@ -64,6 +67,9 @@ def test_an_empty_variable_leaves_the_default(name):
     ("name", "raw"),
     [
         ("TABLE_NAME", "ab"),
+        ("AUDIT_TABLE_NAME", "ab"),
+        ("AUDIT_RETENTION_DAYS", "0"),
+        ("AUDIT_RETENTION_DAYS", "3651"),
         ("MODEL_TEST_TIMEOUT_SECONDS", "0"),
         ("MODEL_TEST_TIMEOUT_SECONDS", "301"),
         ("KEY_VERIFY_TIMEOUT_SECONDS", "61"),

@@ -38,6 +38,7 @@ from modelconfig.errors import (
 )
 from modelconfig.identity import is_subject
 from modelconfig.observability import logger
+from modelconfig.records import Actor
 from modelconfig.schemas import ErrorEnvelope, Ok
 
 if TYPE_CHECKING:
@@ -201,6 +202,28 @@ def create_app() -> APIGatewayHttpResolver:
 def user_id(app: APIGatewayHttpResolver) -> str:
     sub: str = app.context["user_id"]  # put there by `handler`, after the identity check
     return sub
+
+
+MAX_USER_AGENT = 512  # characters of a User-Agent kept in an audit entry
+
+
+def actor(app: APIGatewayHttpResolver) -> Actor:
+    """The user making this request, as an audit entry records them: API Gateway's request id, source IP and
+    user agent (from the request context, which the client cannot forge past API Gateway)."""
+    ctx = app.current_event.raw_event.get("requestContext")
+    ctx = ctx if isinstance(ctx, dict) else {}
+    http = ctx.get("http")
+    http = http if isinstance(http, dict) else {}
+
+    def text(value: object, limit: int = 200) -> str | None:
+        return value[:limit] if isinstance(value, str) and value else None
+
+    return Actor(
+        "user",
+        request_id=text(ctx.get("requestId")),
+        source_ip=text(http.get("sourceIp"), 64),
+        user_agent=text(http.get("userAgent"), MAX_USER_AGENT),
+    )
 
 
 def handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

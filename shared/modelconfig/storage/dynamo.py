@@ -9,7 +9,8 @@ One partition per user holds everything of that user, so each route is one reque
                       sk = LIMIT#<name>#<window>  a per-user counter (storage.counters; expires)
     pk = SWEEP        sk = RUN#<run id>           a sweep's checkpoint (storage.sweeps; expires)
 
-"BYOK#" sorts before "CONFIG#", so a scan meets a user's key status before that user's configs.
+"BYOK#" sorts before "CONFIG#", so a scan meets a user's key status before that user's configs. The audit
+trail lives in a second table (storage.audit), written in the same transaction as each change.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from botocore.exceptions import ClientError
+
 from modelconfig.errors import ServiceUnavailable
 from modelconfig.settings import settings
-from modelconfig.storage.aws import CONFIG_STORE, dynamodb, unavailable_on_fault
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, error_code, unavailable_on_fault
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
         AttributeValueTypeDef,
         QueryInputTypeDef,
+        TransactWriteItemTypeDef,
         WriteRequestOutputTypeDef,
         WriteRequestTypeDef,
     )
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 USER = "USER#"
 BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit (moto accepts more; AWS does not)
 BATCH_ATTEMPTS = 6
+TRANSACT_ATTEMPTS = 3
 
 Item = dict[str, "AttributeValueTypeDef"]  # one item, in DynamoDB's own typed form
 
@@ -113,23 +118,42 @@ def query_partition(
         params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def delete_items(keys: list[ItemKey], *, sleep: Callable[[float], None] = time.sleep) -> int:
+def partition_keys(user_id: str, *, limit: int, table: str | None = None) -> list[ItemKey]:
+    """The keys of up to `limit` items of the user in the config table (or `table`): one strongly consistent
+    Query, keys only."""
+    with unavailable_on_fault(CONFIG_STORE):
+        found = dynamodb().query(
+            TableName=table or table_name(),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": partition(user_id)},
+            ProjectionExpression="sk",
+            ConsistentRead=True,
+            Limit=limit,
+        )
+    return [ItemKey(user_id, i["sk"]["S"]) for i in found.get("Items", [])]
+
+
+def delete_items(keys: list[ItemKey], *, table: str | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
     """Delete items, 25 per BatchWriteItem. Returns the number of calls."""
     requests: list[WriteRequestTypeDef] = [{"DeleteRequest": {"Key": item_key(k.user_id, k.sort_key)}} for k in keys]
-    return batch_write(requests, sleep=sleep)
+    return batch_write(requests, table=table, sleep=sleep)
 
 
-def batch_write(requests: list[WriteRequestTypeDef], *, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Write requests 25 per BatchWriteItem, retrying unprocessed ones with exponential backoff. Items still
-    unprocessed after the retries raise ServiceUnavailable. Returns the number of calls."""
+def batch_write(
+    requests: list[WriteRequestTypeDef], *, table: str | None = None, sleep: Callable[[float], None] = time.sleep
+) -> int:
+    """Write requests 25 per BatchWriteItem (to the config table, or `table`), retrying unprocessed ones with
+    exponential backoff. Items still unprocessed after the retries raise ServiceUnavailable. Returns the number
+    of calls."""
+    name = table or table_name()
     calls = 0
     for start in range(0, len(requests), BATCH_SIZE):
         batch: list[WriteRequestTypeDef] | list[WriteRequestOutputTypeDef] = requests[start : start + BATCH_SIZE]
         for attempt in range(BATCH_ATTEMPTS):
             with unavailable_on_fault(CONFIG_STORE):
-                result = dynamodb().batch_write_item(RequestItems={table_name(): batch})
+                result = dynamodb().batch_write_item(RequestItems={name: batch})
             calls += 1
-            batch = result.get("UnprocessedItems", {}).get(table_name(), [])
+            batch = result.get("UnprocessedItems", {}).get(name, [])
             if not batch:
                 break
             if attempt + 1 < BATCH_ATTEMPTS:
@@ -137,3 +161,34 @@ def batch_write(requests: list[WriteRequestTypeDef], *, sleep: Callable[[float],
         else:
             raise ServiceUnavailable(f"{CONFIG_STORE} kept some writes unprocessed; retry shortly")
     return calls
+
+
+class Cancelled(Exception):
+    """A transaction refused because a condition did not hold: one reason code per item, in order ("None" for
+    the items whose condition held)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+def transact(
+    items: list[TransactWriteItemTypeDef], *, what: str = CONFIG_STORE, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Write `items` all or nothing in one TransactWriteItems. A failed condition raises Cancelled, and nothing
+    is written. A transaction cancelled for another reason (a conflicting transaction on an item, throughput)
+    is tried again with backoff (the SDK retries only its own throttling), then raises ServiceUnavailable."""
+    for attempt in range(TRANSACT_ATTEMPTS):
+        try:
+            with unavailable_on_fault(what):
+                dynamodb().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise Cancelled(reasons) from exc
+            if attempt + 1 == TRANSACT_ATTEMPTS:
+                raise ServiceUnavailable(f"{what} is busy with other changes right now; retry shortly") from exc
+        sleep(0.05 * 2**attempt)

@@ -132,17 +132,22 @@ def _release(user_id: str, token: str) -> DeleteTypeDef:
     }
 
 
-def commit(user_id: str, token: str, *, put: Sequence[KeyRecord] = (), delete: Sequence[str] = ()) -> None:
-    """Write key status and release the lease in one transaction, so status only changes while the lease
-    that guarded the secret write is still ours."""
+def commit(
+    user_id: str,
+    token: str,
+    *,
+    put: Sequence[KeyRecord] = (),
+    delete: Sequence[str] = (),
+    entries: Sequence[TransactWriteItemTypeDef] = (),
+) -> None:
+    """Write key status, the change's audit `entries`, and release the lease in one transaction, so status only
+    changes (and is audited) while the lease that guarded the secret write is still ours."""
     table = dynamo.table_name()
     items: list[TransactWriteItemTypeDef] = [{"Put": {"TableName": table, "Item": _item(user_id, r)}} for r in put]
     items += [{"Delete": {"TableName": table, "Key": dynamo.item_key(user_id, PREFIX + p)}} for p in delete]
+    items += entries
     items.append({"Delete": _release(user_id, token)})
     try:
-        with unavailable_on_fault(KEY_STORE):
-            dynamodb().transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        if error_code(exc) == "TransactionCanceledException":
-            raise Conflict("your key change took too long and was overtaken; retry") from exc
-        raise
+        dynamo.transact(items, what=KEY_STORE)
+    except dynamo.Cancelled as exc:
+        raise Conflict("your key change took too long and was overtaken; retry") from exc

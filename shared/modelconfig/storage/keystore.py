@@ -25,26 +25,28 @@ from modelconfig import clock
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import NotFound
 from modelconfig.observability import logger
-from modelconfig.records import KeyRecord, preview
-from modelconfig.storage import keystatus, secrets
+from modelconfig.records import USER, Actor, Change, KeyRecord, preview
+from modelconfig.storage import audit, keystatus, secrets
 
 LEASE_SECONDS = 30  # above the key functions' 10 s timeout
 LEASE_WAIT_SECONDS = 3.0
 
 
 class KeyChange(NamedTuple):
-    """What one key write does: the user's whole key set after it (`secret`, by provider), and the status
-    records to put and the providers whose status to delete."""
+    """What one key write does: the user's whole key set after it (`secret`, by provider), the status records
+    to put and the providers whose status to delete, and what the audit trail records of it."""
 
     secret: dict[str, str]
     put: list[KeyRecord]
     delete: list[str]
+    audited: list[Change]
 
 
-def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange]) -> None:
+def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange], by: Actor = USER) -> None:
     """Apply one change to the user's secret and key status, under the user's key-write lease. `apply` gets the
     keys stored now and returns the change; a NotFound it raises is passed on, with nothing written (but a
-    repair an interrupted earlier write needs is made first)."""
+    repair an interrupted earlier write needs is made first). The change's audit entries, made by `by`, commit
+    with the status."""
     token = uuid.uuid4().hex
     taken_over = keystatus.acquire_lease(user_id, token, lease_seconds=LEASE_SECONDS, wait_seconds=LEASE_WAIT_SECONDS)
     try:
@@ -59,6 +61,7 @@ def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange]) -> None:
                 keystatus.commit(user_id, token, put=put, delete=delete)
             raise
         put, delete = wanted.put, wanted.delete
+        entries = [audit.entry(user_id, by, c) for c in wanted.audited]
         if taken_over:
             put, delete = _with_repairs(user_id, before, put, delete)
         secrets.write_user_keys(
@@ -68,7 +71,7 @@ def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange]) -> None:
         keystatus.release_lease(user_id, token)
         raise
     try:
-        keystatus.commit(user_id, token, put=put, delete=delete)
+        keystatus.commit(user_id, token, put=put, delete=delete, entries=entries)
     except BaseException:
         _undo(user_id, token, current)
         raise

@@ -1,15 +1,21 @@
-"""Users' overrides: one item per user and agent action, `CONFIG#<action>` in the user's partition."""
+"""Users' overrides: one item per user and agent action, `CONFIG#<action>` in the user's partition.
+
+Every change is conditional on the override being the one just read (its `updatedAt` and `revision`), and
+commits in one transaction with its audit entry: the entry's `before` is exactly what the change replaced."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
-from botocore.exceptions import ClientError
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from modelconfig.records import Override
 from modelconfig.storage import dynamo
-from modelconfig.storage.aws import CONFIG_STORE, dynamodb, error_code, unavailable_on_fault
-from modelconfig.storage.dynamo import Item, ItemKey, number, read, string
+from modelconfig.storage.dynamo import Item, number, read, string
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef, TransactWriteItemTypeDef
+
+MAX_REMOVED = 99  # a transaction holds at most 100 items, one of them the audit entry
 
 PREFIX = "CONFIG#"
 
@@ -58,93 +64,56 @@ def _attributes(row: Override) -> Item:
     return attributes
 
 
-class Expected(NamedTuple):
-    """What the caller's If-Match says the stored override is: none at all, any, one written before revisions
-    existed, or the one with `revision`."""
-
-    condition: str
-    revision: str | None = None
-
-
-NONE = Expected("attribute_not_exists(pk)")
-ANY = Expected("attribute_exists(pk)")
-UNREVISED = Expected("attribute_exists(pk) AND attribute_not_exists(#revision)")
-
-
-def revised(revision: str) -> Expected:
-    return Expected("#revision = :expected", revision)
-
-
-def _guard(expected: Expected | None) -> dict[str, Any]:
-    """The condition of a write that must find the override as `expected` (nothing when it need not)."""
-    if expected is None:
-        return {}
-    guard: dict[str, Any] = {"ConditionExpression": expected.condition}
-    if "#revision" in expected.condition:
-        guard["ExpressionAttributeNames"] = {"#revision": "revision"}
-    if expected.revision is not None:
-        guard["ExpressionAttributeValues"] = {":expected": string(expected.revision)}
-    return guard
+def _unchanged(seen: Override | None) -> dict[str, Any]:
+    """The condition that the stored override is still `seen`, the one just read (None: there was none)."""
+    if seen is None:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    values = {":at": string(seen.updated_at)}
+    if seen.revision is None:  # written before revisions existed
+        condition = "updatedAt = :at AND attribute_not_exists(#revision)"
+    else:
+        condition, values = "updatedAt = :at AND #revision = :revision", values | {":revision": string(seen.revision)}
+    return {
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {"#revision": "revision"},
+        "ExpressionAttributeValues": values,
+    }
 
 
-def save(row: Override, expected: Expected | None = None) -> Override | None:
-    """Replace the override in one UpdateItem; `id` and `createdAt` of an existing override survive. With
-    `expected`, only while the stored override is as expected: None (nothing written) when it is not."""
-    attributes = _attributes(row)
-    kept = ("id", "createdAt")
-    assignments = ", ".join(f"#{a} = if_not_exists(#{a}, :{a})" if a in kept else f"#{a} = :{a}" for a in attributes)
-    guard = _guard(expected)
-    names = {f"#{a}": a for a in attributes} | guard.pop("ExpressionAttributeNames", {})
-    values = {f":{a}": v for a, v in attributes.items()} | guard.pop("ExpressionAttributeValues", {})
+def replace(row: Override, seen: Override | None, entry: TransactWriteItemTypeDef) -> bool:
+    """Put `row` in place of `seen` (the override read just before; None: there was none) together with its
+    audit entry, in one TransactWriteItems. False, with nothing written, when the override changed since."""
+    item = dynamo.item_key(row.user_id, PREFIX + row.action) | _attributes(row)
+    put = cast("PutTypeDef", {"TableName": dynamo.table_name(), "Item": item} | _unchanged(seen))
+    return _transact([{"Put": put}, entry])
+
+
+def remove(rows: Sequence[Override], entry: TransactWriteItemTypeDef) -> bool:
+    """Delete the overrides `rows` (as just read) together with the audit entry of their removal, in one
+    TransactWriteItems (at most 99 rows). False, with nothing deleted, when any changed since."""
+    deletes: list[TransactWriteItemTypeDef] = [
+        {
+            "Delete": cast(
+                "DeleteTypeDef",
+                {"TableName": dynamo.table_name(), "Key": dynamo.item_key(row.user_id, PREFIX + row.action)}
+                | _unchanged(row),
+            )
+        }
+        for row in rows
+    ]
+    return _transact([*deletes, entry])
+
+
+def _transact(items: list[TransactWriteItemTypeDef]) -> bool:
     try:
-        with unavailable_on_fault(CONFIG_STORE):
-            item = dynamodb().update_item(
-                TableName=dynamo.table_name(),
-                Key=dynamo.item_key(row.user_id, PREFIX + row.action),
-                UpdateExpression="SET " + assignments,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                **guard,
-            )["Attributes"]
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise
-    return decode(item)
+        dynamo.transact(items)
+    except dynamo.Cancelled:
+        return False
+    return True
 
 
 def put_many(rows: list[Override]) -> int:
-    """Write whole overrides, 25 per BatchWriteItem (seeding and benchmarks). Returns the calls."""
+    """Write whole overrides, 25 per BatchWriteItem, unaudited (seeding and benchmarks). Returns the calls."""
     return dynamo.batch_write(
         [{"PutRequest": {"Item": dynamo.item_key(r.user_id, PREFIX + r.action) | _attributes(r)}} for r in rows]
     )
-
-
-def delete(user_id: str, action: str, expected: Expected | None = None) -> bool | None:
-    """Delete one override in one request; True when there was one. With `expected`, only while the stored
-    override is as expected: None (nothing deleted) when it is not."""
-    try:
-        with unavailable_on_fault(CONFIG_STORE):
-            old = dynamodb().delete_item(
-                TableName=dynamo.table_name(),
-                Key=dynamo.item_key(user_id, PREFIX + action),
-                ReturnValues="ALL_OLD",
-                **_guard(expected),
-            )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise
-    return "Attributes" in old
-
-
-def delete_all(user_id: str) -> int:
-    """Delete every override of the user: one strongly consistent Query of the keys (so an override saved just
-    before is not missed), then one BatchWriteItem per 25. Returns how many there were."""
-    keys = [
-        ItemKey(user_id, i["sk"]["S"])
-        for i in dynamo.query_partition(user_id, prefix=PREFIX, projection="sk", consistent=True)
-    ]
-    dynamo.delete_items(keys)
-    return len(keys)

@@ -29,9 +29,10 @@ def decode(item: Item) -> Override | KeyRecord | None:
     return None
 
 
-def query(user_id: str) -> UserItems:
+def query(user_id: str, *, consistent: bool = False) -> UserItems:
+    """The user's overrides and key status in one Query (`consistent`: strongly, for a read before a write)."""
     found = UserItems({}, {})
-    for value in map(decode, dynamo.query_partition(user_id, below=counters.PREFIX)):
+    for value in map(decode, dynamo.query_partition(user_id, below=counters.PREFIX, consistent=consistent)):
         if isinstance(value, Override):
             found.overrides[value.action] = value
         elif isinstance(value, KeyRecord):

@@ -141,6 +141,28 @@ def write_user_keys(user_id: str, keys: dict[str, str], *, exists: bool, schedul
                 raise
 
 
+def erase_user_secret(user_id: str) -> bool:
+    """Delete the user's secret at once, without a recovery window, even one already scheduled for deletion
+    (erasure). True when there was one. DescribeSecret first: a forced deletion of no secret succeeds too."""
+    name = secret_name(user_id)
+    client = secretsmanager()
+    with _key_store():
+        try:
+            client.describe_secret(SecretId=name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return False
+            raise
+        try:
+            client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        except ClientError as exc:
+            if not _scheduled_for_deletion(exc):
+                raise
+            client.restore_secret(SecretId=name)  # a service that refuses to force a scheduled deletion
+            client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    return True
+
+
 def _put_or_restore(name: str, payload: str) -> None:
     try:
         secretsmanager().put_secret_value(SecretId=name, SecretString=payload)

@@ -8,11 +8,9 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, NamedTuple
 
-from botocore.exceptions import ClientError
-
 from modelconfig.records import Checkpoint, KeyRecord, Override
-from modelconfig.storage import dynamo, overrides, partitions
-from modelconfig.storage.aws import CONFIG_STORE, dynamodb, error_code, unavailable_on_fault
+from modelconfig.storage import dynamo, partitions
+from modelconfig.storage.aws import CONFIG_STORE, dynamodb, unavailable_on_fault
 from modelconfig.storage.dynamo import USER, ItemKey
 
 if TYPE_CHECKING:
@@ -45,24 +43,6 @@ def scan_page(cursor: str | None, *, limit: int = 1000) -> ScanPage:
             items.append((ItemKey(pk.removeprefix(USER), sk), value))
     last = page.get("LastEvaluatedKey")
     return ScanPage(items, json.dumps(last, sort_keys=True) if last else None)
-
-
-def delete_unchanged(row: Override) -> bool:
-    """Delete an override only if it is still the one the sweep read (same `updatedAt`): a choice saved after
-    the scan survives. One conditional DeleteItem; False when it changed or is gone."""
-    try:
-        with unavailable_on_fault(CONFIG_STORE):
-            dynamodb().delete_item(
-                TableName=dynamo.table_name(),
-                Key=dynamo.item_key(row.user_id, overrides.PREFIX + row.action),
-                ConditionExpression="updatedAt = :seen",
-                ExpressionAttributeValues={":seen": {"S": row.updated_at}},
-            )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def load_checkpoint(run_id: str) -> Checkpoint | None:
