@@ -32,6 +32,8 @@ PRICES = {  # us-east-1 list prices
     "secrets_per_10k_calls": 0.05,
     "secret_month": 0.40,
     "logs_per_gb": 0.50,  # CloudWatch Logs ingestion
+    "ddb_storage_gb_month": 0.25,  # DynamoDB Standard table storage
+    "ddb_pitr_gb_month": 0.20,  # continuous backups (point-in-time recovery), which both tables keep
     # The optional edge layer (EdgeLayer=On): CloudFront HTTPS requests (North America and Europe) and WAF.
     "cloudfront_per_million": 1.00,  # $0.0100 per 10,000 HTTPS requests
     "waf_per_million": 0.60,
@@ -169,9 +171,10 @@ def _write_targets(op: str, params: dict[str, Any]) -> list[tuple[str, dict[str,
 
 
 def _key_condition_only(params: dict[str, Any]) -> dict[str, Any]:
-    """The Query without projection, filter or limit: what DynamoDB reads, and bills."""
+    """The Query without projection or filter: what DynamoDB reads, and bills (a Limit stops the read itself)."""
     condition = params["KeyConditionExpression"]
-    query = {k: params[k] for k in ("TableName", "KeyConditionExpression", "ExclusiveStartKey") if k in params}
+    kept = ("TableName", "KeyConditionExpression", "ExclusiveStartKey", "Limit", "ScanIndexForward")
+    query = {k: params[k] for k in kept if k in params}
     for field in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
         used = {name: v for name, v in params.get(field, {}).items() if name in condition}
         if used:
@@ -219,6 +222,31 @@ PROFILE = {
     "POST /api/model-configs/test": 10,
 }
 BYOK_SHARE = 0.3  # users holding at least one key: one secret each
+AUDITED = (
+    "PUT /api/model-configs/{agentAction}",
+    "DELETE /api/model-configs/{agentAction}",
+    "PUT /api/byok-keys/{provider}",
+)
+ITEM_OVERHEAD = 100  # bytes DynamoDB adds to each item's stored size
+DAYS_PER_MONTH = 30.44
+
+
+def audit_storage(entry_bytes: float, retention_days: int) -> list[str]:
+    """The audit trail's storage: one entry per audited change of the month's profile, kept `retention_days`."""
+    P = PRICES
+    per_month = sum(PROFILE[route] for route in AUDITED)
+    kept = per_month * retention_days / DAYS_PER_MONTH
+    gb_per_user = kept * (entry_bytes + ITEM_OVERHEAD) / 1e9
+    per_gb = P["ddb_storage_gb_month"] + P["ddb_pitr_gb_month"]
+    users = ", ".join(f"${gb_per_user * n * per_gb:,.2f} a month for {n:,} users" for n in (10_000, 100_000))
+    return [
+        f"The audit trail: {per_month} entries per active user a month (the profile's audited writes, each one "
+        f"entry written in its change's transaction, whose units the table above counts). Kept {retention_days} "
+        f"days, that is {kept:,.0f} entries of {entry_bytes:,.0f} bytes (measured) per user, "
+        f"{gb_per_user * 1e6:,.2f} MB, priced at ${P['ddb_storage_gb_month']:.2f} per GB-month of storage and "
+        f"${P['ddb_pitr_gb_month']:.2f} of continuous backup: {users}. TTL deletes expired entries for free.",
+        "",
+    ]
 
 
 def month(priced: dict[str, Priced], users: int) -> dict[str, float]:
@@ -229,7 +257,7 @@ def month(priced: dict[str, Priced], users: int) -> dict[str, float]:
     return {"requests": requests, "requests_cost": per_user * users, "secrets": secrets, "logs": logs}
 
 
-def report(priced: list[Priced]) -> list[str]:
+def report(priced: list[Priced], entry_bytes: float | None = None, retention_days: int = 400) -> list[str]:
     P = PRICES  # the prose quotes the very prices the figures used
     by_route = {p.label.split(" (")[0]: p for p in priced}
     lines = [
@@ -263,6 +291,8 @@ def report(priced: list[Priced]) -> list[str]:
             f"${m['logs']:,.2f} | **${total:,.2f}** |"
         )
     lines += ["", *edge_layer(by_route["GET /api/model-configs"].total)]
+    if entry_bytes is not None:
+        lines += audit_storage(entry_bytes, retention_days)
     return lines
 
 

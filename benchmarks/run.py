@@ -68,6 +68,24 @@ HIGH_LIMITS = {
 }
 
 
+AUDIT_ENTRIES = 2000  # a long-standing user's trail (SPEC section 12's benchmark)
+BEFORE_AUDIT = {  # version 1.1.0's figures (docs/benchmarks.md of that version), for what the audit trail costs
+    "PUT /api/model-configs/{agentAction}": "9.65 ms (one UpdateItem; bare boto3 8.41 ms); $1.89 per 1M",
+}
+
+
+def seed_audit(user_id: str, count: int) -> None:
+    """`count` audit entries of the user, as config saves write them, put 25 per BatchWriteItem."""
+    from modelconfig.records import USER, Change
+    from modelconfig.storage import audit, dynamo
+
+    row = {"modelName": PRO, "agentActionName": "blueprint", "userId": user_id}
+    puts = [
+        audit.entry(user_id, USER, Change("config.put", {"agentAction": "blueprint"}, row, row)) for _ in range(count)
+    ]
+    dynamo.batch_write([{"PutRequest": {"Item": p["Put"]["Item"]}} for p in puts], table=audit.table_name())
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -89,6 +107,7 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
     try:
         with in_process_aws(**provider.base_urls(), **HIGH_LIMITS) as (_ddb, calls):
             api = Api("bench-user")
+            seed_audit("bench-user", AUDIT_ENTRIES)  # a long trail: no config read below may pay for it
 
             def put_all() -> None:
                 for key, action in CATALOG.actions.items():
@@ -149,6 +168,12 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                     "DELETE /api/byok-keys/{provider} (last key: deletes the secret; one Query for affectedActions)",
                     lambda: api.delete("/api/byok-keys/anthropic"),
                     lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                ),
+                ("GET /api/audit (a page of 50 of 2,000+ entries)", lambda: api.get("/api/audit"), None),
+                (
+                    "GET /api/me/export (13 overrides, 1 key, 2,000+ audit entries: one Query per 1 MB page)",
+                    lambda: api.get("/api/me/export"),
+                    None,
                 ),
             ]
             results = []
@@ -368,7 +393,9 @@ def _warm_routes(n: int, ddb: Any) -> list[tuple[str, float, float | None, float
             "POST /api/model-configs/test (platform key, both limits, loopback provider)",
             lambda: api.post("/api/model-configs/test", {"agentActionName": "blueprint"}),
         ),
+        ("GET /api/audit (a page of 50 of 2,000 entries)", lambda: api.get("/api/audit")),
     ]
+    seed_audit("bench-user", AUDIT_ENTRIES)
     results = []
     for label, route in routes:
         route()  # warm
@@ -448,7 +475,7 @@ def resolve_latency(n: int) -> list[tuple[str, float, float, dict[str, int]]]:
 # ---- 7. the bill ------------------------------------------------------------------------------------------
 
 
-def cost_model(runs: int) -> list[cost.Priced]:
+def cost_model(runs: int) -> tuple[list[cost.Priced], float]:
     """Each route's units and warm duration, priced (benchmarks/cost.py), for a user with a few overrides
     and a key, as the month's profile assumes."""
     from modelconfig.storage import aws as aws_clients
@@ -473,7 +500,7 @@ def cost_model(runs: int) -> list[cost.Priced]:
                     lambda: api.put("/api/model-configs/blueprint", {"modelName": PRO}),
                 ),
                 (
-                    "DELETE /api/model-configs/{agentAction} (a refused delete: the same units)",
+                    "DELETE /api/model-configs/{agentAction} (404: the read alone)",
                     lambda: api.delete("/api/model-configs/fastCodeFixer"),
                 ),
                 ("GET /api/byok-keys", lambda: api.get("/api/byok-keys")),
@@ -485,9 +512,12 @@ def cost_model(runs: int) -> list[cost.Priced]:
                     f"POST /api/model-configs/test (platform key; plus {cost.PROVIDER_SECONDS:g} s for the provider)",
                     lambda: api.post("/api/model-configs/test", {"agentActionName": "blueprint"}),
                 ),
+                ("GET /api/audit (a page of 50)", lambda: api.get("/api/audit")),
             ]
             measured = [cost.measure(label, request, meter, runs) for label, request in routes]
-            return [cost.price(m, provider_wait=m.label.startswith("POST /api/model-configs/test")) for m in measured]
+            priced = [cost.price(m, provider_wait=m.label.startswith("POST /api/model-configs/test")) for m in measured]
+            entries = ddb.scan(TableName=os.environ["AUDIT_TABLE_NAME"])["Items"]
+            return priced, statistics.mean(cost.item_size(e) for e in entries)
     finally:
         provider.stop()
 
@@ -498,9 +528,7 @@ def cost_model(runs: int) -> list[cost.Priced]:
 def load_local_api(seconds: float, clients: int) -> dict[str, float]:
     from infra.local_api import running
 
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("TABLE_NAME", "AUDIT_TABLE_NAME")
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in runtime.TABLES.values()}
     env |= {"GOOGLE_AI_STUDIO_API_KEY": "AIza-bench-platform-key-000000000", "POWERTOOLS_LOG_LEVEL": "ERROR"}
     headers = {"authorization": f"Bearer {sample_token('load-user')}"}
     with running(env) as (base, _lines):
@@ -581,6 +609,56 @@ def sweep_bench(count: int) -> dict[str, float]:
         }
 
 
+def erasure_bench() -> dict[str, Any]:
+    """One user with 13 overrides, 4 keys and 2,000 audit entries erased through EraseUserFunction's handler."""
+    from tests.support.constants import ANTHROPIC_KEY, GROK_KEY, OPENAI_KEY
+
+    keys = {
+        "openai": OPENAI_KEY,
+        "anthropic": ANTHROPIC_KEY,
+        "grok": GROK_KEY,
+        "google-ai-studio": "AIzaSy-bench-0000000000",
+    }
+    with in_process_aws(**HIGH_LIMITS) as (_ddb, calls):
+        api = Api("erased-user")
+        for provider, key in keys.items():
+            api.put(f"/api/byok-keys/{provider}", {"apiKey": key}, query={"verify": "false"})
+        for key, action in CATALOG.actions.items():
+            api.put(f"/api/model-configs/{key}", {"modelName": action.default.name})
+        seed_audit("erased-user", AUDIT_ENTRIES)
+        fn = runtime.function("EraseUserFunction")
+        calls.clear()
+        started = time.perf_counter()
+        result = runtime.handler(fn)({"userId": "erased-user"}, runtime.Context(fn, timeout_seconds=300))
+        elapsed = time.perf_counter() - started
+        return {"result": result, "seconds": elapsed, "calls": dict(sorted(calls.items()))}
+
+
+def sweep_with_audit(users: int, per_user: int) -> dict[str, Any]:
+    """The same sweep twice, without and with `per_user` audit entries for each user: the Scan reads the config
+    table alone, so its calls and items scanned must not move."""
+    from modelconfig import sweep
+    from modelconfig.storage import overrides
+    from tests.factories import config_row
+
+    runs = {}
+    for entries in (0, per_user):
+        with in_process_aws() as (_ddb, calls):
+            rows = [config_row(f"user-{u:04d}", a, m) for u in range(users)
+                    for a, m in (("blueprint", PRO), ("deepDebugger", "openai/gpt-4-retired"))]  # fmt: skip
+            overrides.put_many(rows)
+            for u in range(users if entries else 0):
+                seed_audit(f"user-{u:04d}", entries)
+            calls.clear()
+            result = sweep.sweep(sweep.SweepRequest(run_id=f"audit-{entries}"), time_left_ms=lambda: 900_000)
+            runs[entries] = {
+                "scanned": result["scanned"],
+                "reset": result["reset"],
+                "calls": dict(sorted(calls.items())),
+            }
+    return {"users": users, "per_user": per_user, "runs": runs}
+
+
 # ---- 6. hostile input --------------------------------------------------------------------------------------
 
 
@@ -642,7 +720,10 @@ def report(results: dict[str, Any]) -> str:
             "## Warm latency in-process against moto (median)",
             "",
             "The bare column replays only the AWS calls; a route that calls a provider (the key check, the model "
-            "test) has that call in its own column alone.",
+            "test) has that call in its own column alone. Before the audit trail (1.1.0), for comparison: "
+            + "; ".join(f"{route} {figure}" for route, figure in BEFORE_AUDIT.items())
+            + ". A config PUT now reads the override it replaces and writes it with its audit entry in one "
+            'transaction (docs/architecture.md, "The audit trail").',
             "",
             "| route | route ms | bare boto3 ms | ratio |",
             "|---|---|---|---|",
@@ -687,22 +768,45 @@ def report(results: dict[str, Any]) -> str:
             f"({', '.join(f'{k} x {v}' for k, v in sorted(sw['calls'].items()))}).",
             "",
         ]
+    if "sweep_audit" in results:
+        sa = results["sweep_audit"]
+        without, with_ = sa["runs"][0], sa["runs"][sa["per_user"]]
+        shown = [", ".join(f"{k} x {v}" for k, v in r["calls"].items()) for r in (without, with_)]
+        lines += [
+            f"The audit trail stays out of the Scan: {sa['users']} users, 2 overrides each, swept without audit "
+            f"entries ({without['scanned']} scanned, {without['reset']} reset: {shown[0]}) and with "
+            f"{sa['per_user']:,} entries each ({with_['scanned']} scanned, {with_['reset']} reset: {shown[1]}).",
+            "",
+        ]
+    if "erasure" in results:
+        er = results["erasure"]
+        lines += [
+            "## Erasure",
+            "",
+            f"One user with 13 overrides, 4 keys and {AUDIT_ENTRIES:,} audit entries, through EraseUserFunction's "
+            f"handler: **{er['seconds']:.2f} s**, answer `{json.dumps(er['result'])}`, "
+            f"{sum(er['calls'].values())} AWS calls ({', '.join(f'{k} x {v}' for k, v in er['calls'].items())}).",
+            "",
+        ]
     if "fuzz" in results:
         lines += ["## Hostile input", "", results["fuzz"], ""]
     if "cost" in results:
-        lines += cost.report(results["cost"])
+        priced, entry_bytes = results["cost"]
+        lines += cost.report(priced, entry_bytes)
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep", "fuzz", "cost"])
+    parser.add_argument(
+        "--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep", "erasure", "fuzz", "cost"]
+    )
     parser.add_argument("--runs", type=int, default=15, help="cold starts per function")
     parser.add_argument("--overrides", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     environment.isolate()  # fake AWS credentials for the in-process runs: no bench reaches real AWS
-    everything = {"calls", "cold", "warm", "load", "sweep", "fuzz", "cost"}
+    everything = {"calls", "cold", "warm", "load", "sweep", "erasure", "fuzz", "cost"}
     wanted = set(args.only or everything)
     results: dict[str, Any] = {}
     if "calls" in wanted:
@@ -717,6 +821,9 @@ def main(argv: list[str] | None = None) -> int:
         results["load"] = load_local_api(5.0, 4)
     if "sweep" in wanted:
         results["sweep"] = sweep_bench(args.overrides)
+        results["sweep_audit"] = sweep_with_audit(50, AUDIT_ENTRIES)
+    if "erasure" in wanted:
+        results["erasure"] = erasure_bench()
     if "fuzz" in wanted:
         results["fuzz"] = fuzz()
     if "cost" in wanted:

@@ -73,7 +73,12 @@ def test_every_curl_of_the_tour_works_as_written(tmp_path):
     assert tested["success"] is True and tested["keySource"] == "user"  # offline: the stand-in answered
     saved_key = next(b for b in bodies if b.get("provider") == "anthropic" and "keyPreview" in b)
     assert "verifiedAt" in saved_key  # checked with the (stand-in) provider on save
-    assert bodies[-1]["affectedActions"] == []  # the override was reset before the key went
+    deleted, trail, export = bodies[-3:]
+    assert deleted["affectedActions"] == []  # the override was reset before the key went
+    # Every change, newest first: the refused PUT and the reset of nothing left no entry.
+    assert [e["action"] for e in trail["entries"]] == ["key.delete", "config.delete", "config.put", "key.put"]
+    assert "nextCursor" not in trail
+    assert export["userId"] == "local-user" and export["audit"] == trail["entries"] and export["keys"] == []
 
 
 def run_tour(base: str) -> subprocess.CompletedProcess[str]:

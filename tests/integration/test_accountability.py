@@ -394,3 +394,52 @@ def test_the_template_gives_erasure_its_invoke_policy_outputs_and_alarms():
     }
     audit = resources["AuditTable"]["Properties"]
     assert audit["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+# ---- the trail stays out of every config read ----------------------------------------------------------------
+
+
+def test_two_thousand_entries_change_no_config_read_nor_the_sweep(api, aws):
+    from benchmarks.run import seed_audit
+
+    api.put("/api/model-configs/blueprint", {"modelName": PRO})
+    api.put("/api/byok-keys/anthropic", {"apiKey": ANTHROPIC_KEY}, query={"verify": "false"})
+    api.put("/api/model-configs/deepDebugger", {"modelName": OPUS})
+
+    runs: list[int] = []
+
+    def reads() -> tuple[list[str], list[Any]]:
+        """The tables each config read touches, and what list, get, the sweep and resolve answer."""
+        runs.append(1)
+        tables: list[str] = []
+
+        def record(params: dict[str, Any], **_kw: Any) -> None:
+            tables.append(params["TableName"])
+
+        client = aws_clients.dynamodb()
+        client.meta.events.register("provide-client-params.dynamodb.*", record)
+        try:
+            answers = [
+                api.get("/api/model-configs").data["configs"],
+                api.get("/api/model-configs/deepDebugger").data,
+                sweep.sweep(sweep.SweepRequest(run_id=f"r{len(runs)}"), time_left_ms=lambda: 600_000)["scanned"],
+            ]
+        finally:
+            client.meta.events.unregister("provide-client-params.dynamodb.*", record)
+        fn = runtime.function("ResolveFunction")
+        resolved = runtime.handler(fn)({"userId": "user-a", "agentActions": ["deepDebugger"]}, runtime.Context(fn))
+        return tables, [*answers, resolved["resolved"]["deepDebugger"]["keySource"]]
+
+    def config_reads(counted: dict[str, int]) -> dict[str, int]:  # caches and lastUsedAt aside: the reads
+        return {op: n for op, n in counted.items() if op in ("dynamodb.Query", "dynamodb.Scan", "dynamodb.GetItem")}
+
+    calls = aws.count_calls()
+    before = reads()
+    counted_before = config_reads(calls)
+    seed_audit("user-a", 2000)
+    calls.clear()
+    after = reads()
+    assert after == before  # the same tables, the same answers, the sweep scanned the same two overrides
+    assert config_reads(calls) == counted_before
+    assert set(before[0]) == {aws.table} and before[1][2] == 2  # the audit table is never read
+    assert len(aws.audit_entries("user-a")) == 2003
