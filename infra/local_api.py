@@ -418,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--real-aws serves real users' data: it binds to loopback only")
         print(f"warning: binding to {args.host}: anyone who can reach it can act as any user", file=sys.stderr)
     embedded = not args.real_aws and not os.environ.get("AWS_ENDPOINT_URL")
-    if args.real_aws and not os.environ.get("TABLE_NAME"):
-        parser.error("--real-aws needs TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
+    if args.real_aws and not (os.environ.get("TABLE_NAME") and os.environ.get("AUDIT_TABLE_NAME")):
+        parser.error("--real-aws needs TABLE_NAME, AUDIT_TABLE_NAME (and PLATFORM_KEYS_SECRET_ID) of a deployed stack")
     busy = f"port {args.port} is in use: stop what serves it, or run on another (make run PORT={args.port + 10})"
     if args.port and not is_free(args.port, args.host):
         print(busy, file=sys.stderr)  # asked before anything starts, so the answer is immediate

@@ -360,6 +360,18 @@ def test_a_fault_part_way_fails_the_run_and_a_second_run_finishes_the_job(api, a
     assert everything_of(aws, "user-a") == [] and aws.user_secret("user-a") is None
 
 
+def test_throttling_past_the_sdks_retries_fails_the_run_and_the_next_finishes(api, aws, monkeypatch):
+    from tests.support.faults import throttle
+
+    populate(api)
+    monkeypatch.setattr("time.sleep", lambda _s: None)  # the SDK's backoff between its attempts
+    seen = throttle(aws_clients.dynamodb(), ["BatchWriteItem"], times=3)  # every attempt of the first batch
+    with pytest.raises(Exception, match="unavailable"):
+        erase("user-a")
+    assert len(seen) == 3  # the SDK tried three times
+    assert erase("user-a")["complete"] is True and everything_of(aws, "user-a") == []
+
+
 @pytest.mark.parametrize(
     "event", [{}, {"userId": ""}, {"userId": 7}, {"userId": "x" * 256}, {"detail": {"userId": None}}, ["user-a"]]
 )

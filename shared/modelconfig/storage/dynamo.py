@@ -39,6 +39,9 @@ USER = "USER#"
 BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit (moto accepts more; AWS does not)
 BATCH_ATTEMPTS = 6
 TRANSACT_ATTEMPTS = 3
+# Cancellation reasons that pass with time: another transaction on an item, or throughput ("None": that item's
+# own part was fine).
+PASSING = frozenset({"None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 Item = dict[str, "AttributeValueTypeDef"]  # one item, in DynamoDB's own typed form
 
@@ -176,8 +179,9 @@ def transact(
     items: list[TransactWriteItemTypeDef], *, what: str = CONFIG_STORE, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """Write `items` all or nothing in one TransactWriteItems. A failed condition raises Cancelled, and nothing
-    is written. A transaction cancelled for another reason (a conflicting transaction on an item, throughput)
-    is tried again with backoff (the SDK retries only its own throttling), then raises ServiceUnavailable."""
+    is written. A transaction cancelled by a conflicting transaction on an item, or by throughput, is tried
+    again with backoff (the SDK retries only its own throttling), then raises ServiceUnavailable; any other
+    cancellation (an invalid or oversized item) is raised as it is."""
     for attempt in range(TRANSACT_ATTEMPTS):
         try:
             with unavailable_on_fault(what):
@@ -189,6 +193,8 @@ def transact(
             reasons = [r.get("Code") or "None" for r in exc.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" in reasons:
                 raise Cancelled(reasons) from exc
+            if not set(reasons) <= PASSING:  # a refused request (too large, invalid): a bug, not a busy table
+                raise
             if attempt + 1 == TRANSACT_ATTEMPTS:
                 raise ServiceUnavailable(f"{what} is busy with other changes right now; retry shortly") from exc
         sleep(0.05 * 2**attempt)
