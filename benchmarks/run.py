@@ -193,9 +193,13 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
 # ---- 2. cold start ----------------------------------------------------------------------------------------
 
 
-def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
-    """Per function: median wall and CPU ms, and the median over rounds of its ratio to the floor measured in
-    the same round (pairing cancels the drift of a shared VM, which moves a whole round at once)."""
+Cold = tuple[str, float, float, float, float, float]  # name, wall ms, x floor, CPU ms, x floor, x floor (1.1 method)
+
+
+def cold_starts(runs: int) -> list[Cold]:
+    """Per function: median wall and CPU ms over `runs` pairs, each pair a floor then the function, run back to
+    back; its ratio is the median of its times over the median of the floors it was paired with. Beside it, the
+    1.1 method's ratio from the same runs: the median over rounds of its time over that round's floor."""
     from tests.provider_server import ProviderServer
 
     provider = ProviderServer()
@@ -205,7 +209,7 @@ def cold_starts(runs: int) -> list[tuple[str, float, float, float, float]]:
         provider.stop()
 
 
-def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, float, float]]:
+def _cold_starts(runs: int, provider: Any) -> list[Cold]:
     with LocalAws.start(embedded=True) as aws, tempfile.TemporaryDirectory() as scratch:
         fns = runtime.functions(aws.refs)
         cold = str(runtime.ROOT / "benchmarks" / "cold.py")
@@ -214,9 +218,8 @@ def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, floa
         base_env |= {"POWERTOOLS_LOG_LEVEL": "ERROR", "PYTHONPATH": path, "PYTHONNOUSERSITE": "1"}
         # The layer ships compiled bytecode (see template.yaml); let the warm-up pass write it here too.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
-        jobs: list[tuple[str, list[str], dict[str, str]]] = [
-            ("floor", [python, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
-        ]
+        floor = ("floor", [python, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
+        jobs: list[tuple[str, list[str], dict[str, str]]] = []
         for fn in fns:
             events = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))
             handler = fn.handler.rsplit(".", 1)[1]
@@ -239,22 +242,46 @@ def _cold_starts(runs: int, provider: Any) -> list[tuple[str, float, float, floa
                 # segments go nowhere, which costs nothing on the cold start).
                 traced = env | {"POWERTOOLS_TRACE_DISABLED": "false", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
                 jobs.append((f"{fn.logical_id}, tracing on", argv, traced))
-        for _name, argv, env in jobs:  # one unmeasured pass fills the OS page cache and writes .pyc files
+        for _name, argv, env in [floor, *jobs]:  # one unmeasured pass fills the page cache and writes .pyc files
             _time_to_ready(argv, env)
-        rounds: list[dict[str, tuple[float, float]]] = []
+        pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {name: [] for name, _a, _e in jobs}
+        round_floors: list[list[float]] = []
         order = random.Random(7)  # each round in its own order: no function always follows the same one
         for _ in range(runs):
-            shuffled = order.sample(jobs, len(jobs))
-            rounds.append({name: _time_to_ready(argv, env) for name, argv, env in shuffled})
+            floors = []
+            for name, argv, env in order.sample(jobs, len(jobs)):
+                measured_floor = _time_to_ready(floor[1], floor[2])
+                pairs[name].append((measured_floor, _time_to_ready(argv, env)))
+                floors.append(measured_floor[0])
+            round_floors.append(floors)
 
-        rows = []
-        for name, _argv, _env in jobs:
-            walls = [r[name][0] for r in rounds]
-            cpus = [r[name][1] for r in rounds]
-            wall_ratio = statistics.median(r[name][0] / r["floor"][0] for r in rounds)
-            cpu_ratio = statistics.median(r[name][1] / r["floor"][1] for r in rounds)
-            label = "boto3 floor" if name == "floor" else name
-            rows.append((label, median_ms(walls), wall_ratio, median_ms(cpus), cpu_ratio))
+        every_floor = [f for name in pairs for f, _fn in pairs[name]]
+        rows: list[Cold] = [
+            (
+                "boto3 floor",
+                median_ms([w for w, _c in every_floor]),
+                1.0,
+                median_ms([c for _w, c in every_floor]),
+                1.0,
+                1.0,
+            )
+        ]
+        for name, measured in pairs.items():
+            walls, cpus = [fn[0] for _f, fn in measured], [fn[1] for _f, fn in measured]
+            floor_walls, floor_cpus = [f[0] for f, _fn in measured], [f[1] for f, _fn in measured]
+            old = statistics.median(
+                fn[0] / statistics.median(r) for (_f, fn), r in zip(measured, round_floors, strict=True)
+            )
+            rows.append(
+                (
+                    name,
+                    median_ms(walls),
+                    statistics.median(walls) / statistics.median(floor_walls),
+                    median_ms(cpus),
+                    statistics.median(cpus) / statistics.median(floor_cpus),
+                    old,
+                )
+            )
     return rows
 
 
@@ -698,22 +725,27 @@ def report(results: dict[str, Any]) -> str:
         lines.append("")
     if "cold" in results:
         lines += [
-            f"## Cold start (fresh process: import + first request; medians of {results['cold_runs']} rounds)",
+            f"## Cold start (fresh process: import + first request; {results['cold_runs']} interleaved pairs each)",
             "",
             "Wall: spawn to first answer. CPU: the process's CPU time at its first answer (interpreter start "
             "included, moto's work in the parent excluded). Every process runs on the base interpreter with "
             "Lambda's path: the layer (our package and `shared/requirements.txt`, its own boto3 and botocore "
-            "included), then the runtime's. "
-            "Each ratio is the median over rounds of the function's time over the floor's in the same round. "
+            "included), then the runtime's. The floor is a fresh process that imports boto3, makes one client "
+            "and makes one call (a GetItem on the moto server). Runs are interleaved, floor then function, and "
+            "each ratio is the median of the function's times over the median of the floors it was paired "
+            "with. The last column is the 1.1 method on the same runs: the median over rounds of the function's "
+            "time over the median floor of its round. "
             "Each function serves its sample event from `infra/events/`; the model test's sample is a "
             "switched-off action, so no provider is called; the row after it is a test that reads the platform "
             'key and calls a loopback stand-in of the provider. Rows marked "tracing on" run with Tracing=Active '
             "(Powertools' Tracer and the X-Ray SDK, no daemon).",
             "",
-            "| function | wall ms | x floor | CPU ms | x floor |",
-            "|---|---|---|---|---|",
+            "| function | wall ms | x floor | CPU ms | x floor | x floor, 1.1 method |",
+            "|---|---|---|---|---|---|",
         ]
-        lines += [f"| {n} | {w:.0f} | {wr:.2f} | {c:.0f} | {cr:.2f} |" for n, w, wr, c, cr in results["cold"]]
+        lines += [
+            f"| {n} | {w:.0f} | {wr:.2f} | {c:.0f} | {cr:.2f} | {old:.2f} |" for n, w, wr, c, cr, old in results["cold"]
+        ]
         lines.append("")
     if "warm" in results:
         lines += [
@@ -801,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="*", choices=["calls", "cold", "warm", "load", "sweep", "erasure", "fuzz", "cost"]
     )
-    parser.add_argument("--runs", type=int, default=15, help="cold starts per function")
+    parser.add_argument("--runs", type=int, default=7, help="interleaved pairs (floor, function) per function")
     parser.add_argument("--overrides", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)

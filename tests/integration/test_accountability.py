@@ -308,6 +308,19 @@ def test_erasure_of_a_secret_scheduled_for_deletion_deletes_it_at_once(api, aws)
     ]  # fmt: skip
 
 
+def test_a_service_that_refuses_to_force_a_scheduled_deletion_gets_it_restored_then_forced(api, aws):
+    api.put("/api/byok-keys/openai", {"apiKey": OPENAI_KEY}, query={"verify": "false"})
+    api.delete("/api/byok-keys/openai")  # scheduled for deletion
+    sm = aws_clients.secretsmanager()
+    left = fail(sm, "DeleteSecret", "InvalidRequestException", "the secret is already scheduled for deletion")
+    calls = aws.count_calls()
+    assert erase("user-a")["secretDeleted"] is True
+    assert left == [0]  # the first DeleteSecret was refused (an answered fault is not counted below)
+    assert calls["secretsmanager.RestoreSecret"] == 1 and calls["secretsmanager.DeleteSecret"] == 1
+    names = [s["Name"] for s in aws.secretsmanager.list_secrets(IncludePlannedDeletion=True)["SecretList"]]
+    assert not [n for n in names if n.endswith("user-a")]
+
+
 def test_erasure_near_its_deadline_stops_incomplete_and_invokes_itself_to_carry_on(api, aws, monkeypatch):
     from botocore.stub import Stubber
 
