@@ -243,7 +243,7 @@ def audit_storage(entry_bytes: float, retention_days: int) -> list[str]:
         f"The audit trail: {per_month} entries per active user a month (the profile's audited writes, each one "
         f"entry written in its change's transaction, whose units the table above counts). Kept {retention_days} "
         f"days, that is {kept:,.0f} entries of {entry_bytes:,.0f} bytes (measured) per user, "
-        f"{gb_per_user * 1e6:,.2f} MB, priced at ${P['ddb_storage_gb_month']:.2f} per GB-month of storage and "
+        f"{gb_per_user * 1e6:,.0f} KB, priced at ${P['ddb_storage_gb_month']:.2f} per GB-month of storage and "
         f"${P['ddb_pitr_gb_month']:.2f} of continuous backup: {users}. TTL deletes expired entries for free.",
         "",
     ]
