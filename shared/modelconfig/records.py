@@ -50,11 +50,14 @@ def preview(key: str) -> str:
     return f"{key[:n]}{MASK}{key[-n:] if n else ''}"
 
 
+ActorKind = Literal["user", "sweep", "operator"]
+
+
 class Actor(NamedTuple):
     """Who made a change, as its audit entry records it: the user (with the request that carried it), the
     scheduled sweep, or an operator's targeted reset."""
 
-    kind: Literal["user", "sweep", "operator"]
+    kind: ActorKind
     request_id: str | None = None
     source_ip: str | None = None
     user_agent: str | None = None

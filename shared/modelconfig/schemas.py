@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentActionName
 from modelconfig.identity import MAX_SUBJECT_LENGTH, is_subject
+from modelconfig.records import ActorKind, AuditAction
 
 MAX_TEST_PROMPT = 4000
 TEMPERATURE_DECIMALS = 6
@@ -377,18 +378,8 @@ class AuditEntry(Schema):
 
     id: str
     at: str = Field(description="When the change committed (ISO-8601, milliseconds, UTC)")
-    actor: Literal["user", "sweep", "operator"]
-    action: Literal[
-        "config.put",
-        "config.delete",
-        "config.reset_all",
-        "key.put",
-        "key.delete",
-        "key.purge",
-        "custom_provider.put",
-        "custom_provider.delete",
-        "sweep.reset",
-    ]
+    actor: ActorKind
+    action: AuditAction
     target: dict[str, Any] = Field(description="{agentAction}, {agentActions: [...]}, {provider} or {customProvider}")
     before: Any = None
     after: Any = None
