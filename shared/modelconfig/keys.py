@@ -90,7 +90,7 @@ def verify(provider: str, key: str, time_left: Callable[[], float]) -> str | Non
     timeout = min(settings().key_verify_timeout_seconds, time_left() - LAMBDA_MARGIN_SECONDS)
     if timeout <= 0:
         return "no time left to check the key"
-    from modelconfig.providers import client  # httpx and asyncio load only when a provider is called
+    from modelconfig.providers import client  # httpx loads only when a provider is called
 
     verdict = client.check_key(wire.key_check(wire_format, settings().base_urls[provider], key), provider, timeout)
     outcome = {True: "accepted", False: "rejected", None: "unchecked"}[verdict.accepted]

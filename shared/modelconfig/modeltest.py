@@ -95,7 +95,7 @@ def _call(model: Model, config: MergedConfig, key: str, source: KeySource, promp
             max_tokens=config.max_tokens, temperature=config.temperature, reasoning_effort=config.reasoning_effort
         ),
     )
-    from modelconfig.providers import client  # httpx and asyncio load only when a provider is called
+    from modelconfig.providers import client  # httpx loads only when a provider is called
 
     started = time.perf_counter()
     outcome = client.call(request, provider, timeout)

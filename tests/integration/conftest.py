@@ -1,7 +1,6 @@
 """The integration tier's fixtures: a real loopback provider server for the tests that reach a provider, AWS
 under moto with the template's table, the API through the template, and worker processes on one moto server."""
 
-import asyncio
 import contextlib
 import json
 import os
@@ -49,14 +48,10 @@ def waits(monkeypatch) -> list[float]:
 
     Tests assert what was waited for, never how long a run took: wall-clock bounds fail on a busy machine.
     """
+    from modelconfig.providers import client
+
     seen: list[float] = []
-    real = asyncio.sleep
-
-    async def record(delay: float, *args, **kwargs):
-        seen.append(delay)
-        return await real(0)
-
-    monkeypatch.setattr(asyncio, "sleep", record)
+    monkeypatch.setattr(client, "_sleep", seen.append)
     return seen
 
 

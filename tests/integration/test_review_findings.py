@@ -91,21 +91,20 @@ def test_the_jwt_issuer_must_be_an_https_url(issuer, accepted):
 # ---- one deadline: httpx's own per-phase default (5 s) never cuts ours short ----------------------------------
 
 
-class Recorder(httpx.AsyncBaseTransport):
+class Recorder(httpx.BaseTransport):
     """A transport that records the timeouts each request was sent with, then answers 200."""
 
     def __init__(self) -> None:
         self.timeouts: list[dict[str, float]] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.timeouts.append(request.extensions["timeout"])
         return httpx.Response(200, json={"data": []})
 
 
 def test_every_phase_of_the_provider_request_gets_the_whole_deadline(monkeypatch):
     recorder = Recorder()
-    client._runtime()  # the loop and its client, made once; the client is swapped for the recorder
-    monkeypatch.setattr(client._local, "client", httpx.AsyncClient(transport=recorder))
+    monkeypatch.setattr(client, "_client", lambda: httpx.Client(transport=recorder))
     request = WireRequest("http://127.0.0.1:9/models", {}, None, lambda doc: "", "GET")
     client.check_key(request, "openai", 12)
     (phases,) = recorder.timeouts

@@ -1,25 +1,34 @@
-"""One bounded provider call: a single deadline over connect, send, wait and read, at most one retry and
-only when the provider asks for it, no redirects, and every fault turned into a short human message.
+"""One bounded provider call: a single deadline over name lookup, connect, TLS, send, wait and read, at most one
+retry and only when the provider asks for it, no redirects, and every fault turned into a short human message.
 
-The call runs on httpx's AsyncClient under asyncio.timeout, which is a real overall deadline (httpx's own
-timeouts are per phase, so a server that drips bytes could hold a sync call for far longer). httpx's per-phase
-timeouts are set to that deadline on every request: left at their default (5 s a phase) they would cut a longer
-deadline short, and the message would name a wait that never happened. A timeout's message names the seconds
-actually waited. The event loop and the client are made once per thread, which in Lambda means once per cold
-start.
+The deadline is real, without an event loop: every blocking step of a request waits at most what is left of it.
+The client is httpx's sync client over its own transport, whose network backend (`_DeadlineBackend`) clamps
+each socket operation's timeout (connect, the TLS handshake, every write and every read) to the time left and
+runs the name lookup, which the OS does without a timeout, in a thread it stops waiting for at the deadline. A
+server that drips one byte at a time is cut off when the deadline passes, as asyncio.timeout cut it off before.
+httpx's own per-phase timeouts are set to the same deadline on every request: left at their default (5 s a phase)
+they would cut a longer deadline short, and the message would name a wait that never happened. A timeout's
+message names the seconds actually waited.
+
+Why not httpx's AsyncClient: nothing here runs concurrently, and asyncio with anyio (which httpcore's async side
+loads on its first request) cost a cold start that calls a provider about 90 ms (docs/benchmarks.md). The client
+is made once per process, which in Lambda means once per cold start.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
 from typing import Any, NamedTuple
 
+import httpcore
 import httpx
 
 from modelconfig.providers.wire import UnexpectedResponse, WireRequest
@@ -29,6 +38,7 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_WAIT_SECONDS = 2.0  # a provider asking for a longer wait gets no retry: the test answers at once
 MAX_SHOWN_RETRY_AFTER = 86_400  # a provider's retry-after above a day is shown as "over a day", not as 309 digits
 USER_AGENT = "model-config-service"
+_sleep = time.sleep  # the wait before the one retry (tests record it instead)
 
 
 class CallResult(NamedTuple):
@@ -40,48 +50,164 @@ class CallResult(NamedTuple):
         return self.error is None
 
 
-class _Local(threading.local):
-    loop: asyncio.AbstractEventLoop | None = None
-    client: httpx.AsyncClient | None = None
-
-
-_local = _Local()
-
-
-def _runtime() -> tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]:
-    if _local.loop is None or _local.client is None or _local.loop.is_closed():
-        _local.loop = asyncio.new_event_loop()
-        _local.client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            headers={"user-agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60),
-        )
-    return _local.loop, _local.client
-
-
 class KeyVerdict(NamedTuple):
     accepted: bool | None  # True: the provider accepted the key; False: it rejected it; None: no answer
     error: str | None  # why, when not accepted
 
 
+# ---- the deadline under every socket operation ----------------------------------------------------------------
+
+
+class _Deadline(threading.local):
+    at: float = math.inf  # time.monotonic() by which the current request must be over
+
+
+_deadline = _Deadline()
+
+
+@contextmanager
+def _until(deadline: float) -> Iterator[None]:
+    _deadline.at = deadline
+    try:
+        yield
+    finally:
+        _deadline.at = math.inf
+
+
+def _left(timeout: float | None, expired: type[Exception]) -> float:
+    """A step's timeout clamped to what is left of the deadline; `expired` raised when nothing is."""
+    left = _deadline.at - time.monotonic()
+    if left <= 0:
+        raise expired("the deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend, each step held to the request's deadline."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        failed: httpcore.ConnectError | None = None
+        for address in _resolve(host, port, _left(timeout, httpcore.ConnectTimeout)):  # each, as create_connection
+            try:
+                stream = self._inner.connect_tcp(
+                    address, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failed = exc
+                continue
+            return _DeadlineStream(stream)
+        assert failed is not None  # getaddrinfo answers at least one address or raises
+        raise failed
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.UnsupportedProtocol("providers are reached over TCP")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[str]:
+    """The addresses `host` resolves to, waiting at most `timeout` for the OS resolver (which has no timeout of its
+    own: a thread does the lookup, and a lookup still running at the deadline is left to finish alone)."""
+    found: list[list[str] | OSError] = []
+
+    def lookup() -> None:
+        try:
+            found.append([str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)])
+        except OSError as exc:
+            found.append(exc)
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not found:
+        raise httpcore.ConnectTimeout("name lookup timed out")
+    if isinstance(found[0], OSError):
+        raise httpcore.ConnectError(str(found[0])) from found[0]
+    return found[0]
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's sync transport over `_DeadlineBackend` (httpx takes no network backend of its own: its pool is
+    replaced as it was made, with the same settings)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(),
+        )
+
+
+@cache
+def _client() -> httpx.Client:
+    import certifi
+
+    ssl_context = ssl.create_default_context(cafile=certifi.where())  # httpx's own default trust store
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60)
+    return httpx.Client(
+        transport=_Transport(ssl_context, limits),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+    )
+
+
 def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
-    loop, client = _runtime()
-    return loop.run_until_complete(_bounded(client, request, provider, timeout_seconds))
+    started = time.monotonic()
+    try:
+        with _until(started + timeout_seconds):
+            return _call_with_retry(_client(), request, provider, started + timeout_seconds)
+    except TimeoutError:
+        return CallResult(None, _timed_out(started))
 
 
 def check_key(request: WireRequest, provider: str, timeout_seconds: float) -> KeyVerdict:
     """Ask the provider once, with no retry and no redirect followed, whether the key of `request` works."""
-    loop, client = _runtime()
-    return loop.run_until_complete(_check(client, request, provider, timeout_seconds))
-
-
-async def _check(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> KeyVerdict:
     started = time.monotonic()
     try:
-        async with asyncio.timeout(timeout):
-            status, headers, body = await _send(client, request, timeout)
-    except (TimeoutError, httpx.TimeoutException):
+        with _until(started + timeout_seconds):
+            status, headers, body = _send(_client(), request, timeout_seconds)
+    except httpx.TimeoutException:
         return KeyVerdict(None, _timed_out(started))
     except (httpx.HTTPError, _TooLarge) as exc:
         return KeyVerdict(None, _transport_error(exc))
@@ -95,21 +221,10 @@ def _timed_out(started: float) -> str:
     return f"timed out after {round(time.monotonic() - started, 1):g}s"
 
 
-async def _bounded(client: httpx.AsyncClient, request: WireRequest, provider: str, timeout: float) -> CallResult:
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(timeout):
-            return await _call_with_retry(client, request, provider, started + timeout)
-    except TimeoutError:
-        return CallResult(None, _timed_out(started))
-
-
-async def _call_with_retry(
-    client: httpx.AsyncClient, request: WireRequest, provider: str, deadline: float
-) -> CallResult:
+def _call_with_retry(client: httpx.Client, request: WireRequest, provider: str, deadline: float) -> CallResult:
     for attempt in (1, 2):
         try:
-            status, headers, body = await _send(client, request, deadline - time.monotonic())
+            status, headers, body = _send(client, request, deadline - time.monotonic())
         except httpx.TimeoutException:
             raise TimeoutError from None
         except (httpx.HTTPError, _TooLarge) as exc:
@@ -118,7 +233,7 @@ async def _call_with_retry(
             return _read(request, body)
         wait = _retry_delay(status, headers)
         if attempt == 1 and wait is not None and wait <= MAX_RETRY_WAIT_SECONDS and time.monotonic() + wait < deadline:
-            await asyncio.sleep(wait)
+            _sleep(wait)
             continue
         return CallResult(None, describe_status(status, headers, body, provider))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -162,16 +277,18 @@ def _unreachable_reason(exc: BaseException) -> str:
     return "network error"
 
 
-async def _send(client: httpx.AsyncClient, request: WireRequest, seconds: float) -> tuple[int, httpx.Headers, bytes]:
+def _send(client: httpx.Client, request: WireRequest, seconds: float) -> tuple[int, httpx.Headers, bytes]:
     """One request, read whole up to MAX_RESPONSE_BYTES. Each of httpx's phase timeouts is `seconds`, the time
-    left of the caller's deadline, so only that deadline (asyncio.timeout around this) ever ends a call."""
-    timeout = httpx.Timeout(max(seconds, 0.001))
-    async with client.stream(
+    left of the caller's deadline; the deadline itself holds every socket operation under it (`_until`)."""
+    if seconds <= 0:
+        raise httpx.TimeoutException("the deadline passed")
+    timeout = httpx.Timeout(seconds)
+    with client.stream(
         request.method, request.url, headers=request.headers, json=request.body, timeout=timeout
     ) as response:
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        for chunk in response.iter_bytes():
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
                 raise _TooLarge
