@@ -863,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="interleaved pairs (floor, function) per function")
     # moto copies every table a transaction touches (its rollback), and each reset is a transaction: its time
     # grows with the table squared, so the sweep is timed at a size moto finishes, and read as moto's.
-    parser.add_argument("--overrides", type=int, default=10_000)
+    parser.add_argument("--overrides", type=int, default=1_000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     environment.isolate()  # fake AWS credentials for the in-process runs: no bench reaches real AWS
