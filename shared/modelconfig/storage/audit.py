@@ -90,14 +90,7 @@ def page(user_id: str, limit: int, cursor: str | None = None) -> Page:
 
 def entries(user_id: str) -> Iterator[dict[str, Any]]:
     """Every entry of the user within retention, newest first: one Query per 1 MB page."""
-    params = _query(user_id)
-    while True:
-        with unavailable_on_fault(CONFIG_STORE):
-            found = dynamodb().query(**params)
-        yield from map(_decode, found.get("Items", []))
-        if "LastEvaluatedKey" not in found:
-            return
-        params["ExclusiveStartKey"] = found["LastEvaluatedKey"]
+    return map(_decode, dynamo.query_items(_query(user_id)))
 
 
 def _query(user_id: str) -> QueryInputTypeDef:

@@ -112,6 +112,11 @@ def query_partition(
         params["ProjectionExpression"] = projection
     if consistent:
         params["ConsistentRead"] = True
+    return query_items(params)
+
+
+def query_items(params: QueryInputTypeDef) -> Iterator[Item]:
+    """Every item a Query finds, page after page: one call per 1 MB page, each on the store's fault rules."""
     while True:
         with unavailable_on_fault(CONFIG_STORE):
             page = dynamodb().query(**params)
