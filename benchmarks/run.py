@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -58,7 +59,8 @@ PLATFORM_SECRET_READERS = ("PutConfigFunction", "ListByokProvidersFunction")
 # Functions also timed with Tracing=Active: a read route and a key write.
 TRACED = ("ListConfigsFunction", "PutKeyFunction")
 OPUS = "anthropic/claude-opus-4-5"
-USER_KEY = "sk-ant-bench-0123456789abcdef"  # the loopback provider accepts it (any key without 'invalid')
+USER_KEY = "sk-ant-bench-0123456789abcdef"
+rotation = itertools.count()  # the loopback provider accepts it (any key without 'invalid')
 DOCS = runtime.ROOT / "docs" / "benchmarks.md"
 # Limits high enough that repeated requests of one bench user are never refused: each still pays its counter.
 HIGH_LIMITS = {
@@ -131,7 +133,8 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                 ),
                 (
                     "PUT /api/byok-keys/{provider} (replace; the key check is one GET to the provider)",
-                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                    # a new key each time: the same key again leaves the secret as it is (no PutSecretValue)
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": f"{USER_KEY}-{next(rotation)}"}),
                     None,
                 ),
                 (
@@ -557,7 +560,7 @@ def cost_model(runs: int) -> tuple[list[cost.Priced], float]:
                 ("GET /api/byok-keys", lambda: api.get("/api/byok-keys")),
                 (
                     "PUT /api/byok-keys/{provider} (replace)",
-                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": USER_KEY}),
+                    lambda: api.put("/api/byok-keys/anthropic", {"apiKey": f"{USER_KEY}-{next(rotation)}"}),
                 ),
                 (
                     f"POST /api/model-configs/test (platform key; plus {cost.PROVIDER_SECONDS:g} s for the provider)",

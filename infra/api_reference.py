@@ -39,7 +39,12 @@ LIMITS = [
     ("model tests", "10 a minute", "`TEST_LIMIT_PER_MINUTE`", "every `/test` that would call a provider"),
     ("model tests on the platform's keys", "100 a UTC day", "`PLATFORM_TEST_LIMIT_PER_DAY`",
      "every `/test` that would use a platform key"),
-    ("key writes", "10 a minute", "`KEY_WRITE_LIMIT_PER_MINUTE`", "every `PUT`/`DELETE /api/byok-keys/{provider}`"),
+    (
+        "key writes",
+        "10 a minute",
+        "`KEY_WRITE_LIMIT_PER_MINUTE`",
+        "every `PUT`/`DELETE` of `/api/byok-keys/{provider}` and `/api/custom-providers/{name}`",
+    ),
 ]  # fmt: skip
 
 
@@ -167,7 +172,31 @@ def text() -> str:
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in LIMITS]
     lines += ["", "A body is at most 1 MB; a test prompt 4,000 characters; a key 512; a user id (`sub`) 255.", ""]
+    lines += CUSTOM_PROVIDERS
     return "\n".join(lines)
+
+
+CUSTOM_PROVIDERS = [
+    "## Custom providers: the egress guard",
+    "",
+    "Every server-side request to a custom provider's `baseUrl` (the check on save, `/test`) passes one guard, and",
+    "resolve checks the host again (a verdict at most 60 s old) before it hands out the key:",
+    "",
+    "- the URL is absolute, `https` (plain `http` only for a host on `CUSTOM_PROVIDER_ALLOWED_HOSTS`), without user",
+    "  info, query or fragment, at most 2,048 characters;",
+    "- every address the host resolves to is public: loopback, private, link-local (the instance metadata service",
+    "  included), carrier-grade NAT, multicast, reserved and unspecified addresses are refused, and an IPv4 address",
+    "  inside an IPv6 one (mapped, IPv4-compatible, 6to4, NAT64, Teredo) is judged as that IPv4 address; one refused",
+    "  address refuses the host. A host on the operator's allowlist (`host` or `host:port`) may resolve anywhere;",
+    "- the connection goes to an address the check passed, with TLS verified for the host name, so a DNS answer that",
+    "  changes between the check and the connection cannot move it;",
+    "- no redirect is followed, no retry is made, one deadline holds the whole request",
+    "  (`KEY_VERIFY_TIMEOUT_SECONDS` for the check, `MODEL_TEST_TIMEOUT_SECONDS` for a test), an answer over 1 MB is",
+    "  cut off, a compressed answer is not opened;",
+    "- a refusal is a 400 naming the rule, never an address; an upstream error is a normalised message, never the",
+    "  upstream body; the platform's own keys are never sent to a custom provider.",
+    "",
+]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ def document() -> dict[str, Any]:
         tags=[
             Tag(name="configs", description="Each agent action's model config: defaults, your overrides, the catalog"),
             Tag(name="keys", description="Your own provider keys (BYOK): checked on save, never returned"),
+            Tag(
+                name="custom providers",
+                description="Your own OpenAI-compatible endpoints: public https only, called through the egress guard",
+            ),
             Tag(name="accountability", description="Who changed what and when (the audit trail), and your data export"),
             Tag(name="test", description="A real provider call with a config, to see that it works"),
         ],

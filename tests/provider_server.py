@@ -24,7 +24,7 @@ class Seen:
 
 @dataclass
 class Behaviour:
-    mode: str = "ok"  # ok | status | garbage | close | drip | slow | redirect | big
+    mode: str = "ok"  # ok | status | garbage | close | drip | slow | redirect | big | huge | gzip
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
@@ -39,6 +39,7 @@ class ProviderServer(ProviderStandIn):
         self.checks: list[Seen] = []  # key checks
         self.behaviour = Behaviour()
         self.check_behaviour = Behaviour()  # of the key checks (GET), apart from the model calls'
+        self.sent_bytes = 0  # of the last `huge` answer, before the client hung up
         self._lock = threading.Lock()
         super().__init__(_Handler)
 
@@ -110,6 +111,24 @@ class _Handler(StandInHandler):
             self.send_raw(302, b"", {"location": "http://127.0.0.1:9/elsewhere"})
         elif b.mode == "big":
             self.send_raw(200, b"{" + b" " * (1024 * 1024) + b"}", {})
+        elif b.mode == "huge":  # announces 1 GB and sends until the client hangs up
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(1 << 30))
+            self.end_headers()
+            chunk = b" " * 65536
+            self.server.sent_bytes = 0
+            try:
+                while self.server.sent_bytes < 1 << 30:
+                    self.wfile.write(chunk)
+                    self.server.sent_bytes += len(chunk)
+            except OSError:
+                self.close_connection = True
+        elif b.mode == "gzip":  # a compression bomb: 1 MB of gzip that opens to 1 GB
+            import gzip
+
+            bomb = gzip.compress(b" " * (64 << 20), compresslevel=9)
+            self.send_raw(200, bomb, {"content-encoding": "gzip"})
         elif b.mode == "drip":
             payload = json.dumps(reply_body(self.path, b.text)).encode()
             self.send_response(200)

@@ -15,9 +15,9 @@ from typing import Literal, NamedTuple, overload
 
 from modelconfig import clock
 from modelconfig.catalog import CATALOG, AgentAction
-from modelconfig.errors import AccessDenied, ServiceUnavailable
+from modelconfig.errors import AccessDenied, InvalidInput, ServiceUnavailable
 from modelconfig.observability import logger
-from modelconfig.records import KeyRecord
+from modelconfig.records import CUSTOM, CustomProviderRecord, KeyRecord, custom_provider_id, split_custom
 from modelconfig.settings import settings
 from modelconfig.storage import secrets
 
@@ -75,24 +75,28 @@ def live_providers(records: Mapping[str, KeyRecord], now_iso: str | None = None)
 
 
 class Grants:
-    """What one user may call: the platform-enabled providers, and the providers covered by a live key of
-    the user. Each side is read on first use only, so a rule that never needs the user's keys reads none."""
+    """What one user may call: the platform-enabled providers, the providers covered by a live key of the user,
+    and the user's own custom providers (SPEC section 13), which only their owner can use. Each side is read on
+    first use only, so a rule that never needs the user's keys reads none."""
 
     def __init__(
         self,
         user_keys: Callable[[], Collection[str]] | Collection[str],
         platform: Callable[[], Collection[str]] = platform_providers,
         expired: Callable[[], Collection[str]] = frozenset,
+        custom: Mapping[str, CustomProviderRecord] | None = None,
     ) -> None:
         self._user_keys = user_keys
         self._platform = platform
         self._expired = expired
+        self.custom: Mapping[str, CustomProviderRecord] = custom or {}
 
     @classmethod
     def of(
         cls,
         records: Callable[[], Mapping[str, KeyRecord]] | Mapping[str, KeyRecord],
         platform: Callable[[], Collection[str]] = platform_providers,
+        custom: Mapping[str, CustomProviderRecord] | None = None,
     ) -> Grants:
         """The grants of a user whose key status is `records` (or is read by calling it): live keys only."""
         read: Callable[[], Mapping[str, KeyRecord]] = (
@@ -103,6 +107,7 @@ class Grants:
             lambda: live_providers(read(), now),
             platform,
             lambda: frozenset(p for p, r in read().items() if not r.live(now)),
+            custom,
         )
 
     @cached_property
@@ -139,6 +144,12 @@ class Denial(NamedTuple):
 
 def forbidden(provider: str, grants: Grants | None = None) -> AccessDenied:
     """The 403 of a PUT that asked for a model of `provider`, which the user cannot use."""
+    if provider.startswith(CUSTOM + "/"):
+        name = provider.removeprefix(CUSTOM + "/")
+        return AccessDenied(
+            f"you have no custom provider '{name}' (a custom provider is its owner's alone); "
+            f"add one with PUT /api/custom-providers/{name}"
+        )
     if CATALOG.providers[provider].byok:
         if grants is not None and provider in grants.expired:
             return AccessDenied(
@@ -161,6 +172,9 @@ def denial(
         return None
     if action is None:
         return Denial("action_not_in_catalog", "the agent action is no longer in the catalog")
+    custom = split_custom(model_id)
+    if custom is not None:
+        return _custom_denial(action, model_id, custom, grants, role)
     model = CATALOG.models.get(model_id)
     if model is None:
         return Denial(f"{role}_not_in_catalog", f"{role} '{model_id}' is no longer in the catalog")
@@ -172,6 +186,27 @@ def denial(
     return Denial(f"{role}_no_key_access", grants.no_key(provider), provider)
 
 
+CUSTOM_PROVIDER_GONE = "custom_provider_gone"
+
+
+def _custom_denial(
+    action: AgentAction, model_id: str, custom: tuple[str, str], grants: Grants | None, role: Role
+) -> Denial | None:
+    """A custom model serves only an action that allows any model (its size is unknown), only its owner (whose
+    grants hold the provider), and only while the provider still lists it."""
+    if not action.allows(model_id):
+        return Denial(f"{role}_not_allowed", f"{role} '{model_id}' is not allowed for {action.key}")
+    if grants is None:
+        return None
+    name, model = custom
+    provider = grants.custom.get(name)
+    if provider is None:
+        return Denial(CUSTOM_PROVIDER_GONE, f"custom provider '{name}' no longer exists", custom_provider_id(name))
+    if model not in provider.models:
+        return Denial(f"{role}_not_offered", f"custom provider '{name}' does not list model '{model}'")
+    return None
+
+
 def first_denial(
     action: AgentAction | None, model: str | None, fallback: str | None, grants: Grants | None
 ) -> Denial | None:
@@ -180,11 +215,18 @@ def first_denial(
 
 
 def require(action: AgentAction, models: tuple[str, str | None], grants: Grants) -> None:
-    """Raise the 403 of the first of (model, fallback) whose provider the user cannot use."""
+    """Raise the 403 of the first of (model, fallback) whose provider the user cannot use, or the 400 of a custom
+    model its provider does not list."""
     for model_id in models:
         found = denial(action, model_id, grants)
         if found is not None and found.provider is not None:
             raise forbidden(found.provider, grants)
+        if found is not None and found.reason.endswith("_not_offered") and model_id is not None:
+            name, _ = split_custom(model_id) or ("", "")
+            listed = ", ".join(grants.custom[name].models)
+            raise InvalidInput(
+                f"{found.message}; it lists: {listed} (PUT /api/custom-providers/{name} updates the list)"
+            )
 
 
 def key_source(provider: str, grants: Grants, *, use_user_keys: bool) -> KeySource | None:

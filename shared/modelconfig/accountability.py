@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from modelconfig import clock, configs, keys
+from modelconfig import clock, configs, custom, keys
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput
 from modelconfig.identity import is_subject
@@ -27,7 +27,8 @@ def audit_page(user_id: str, limit: int = 50, cursor: str | None = None) -> Audi
 
 
 def export(user_id: str) -> ExportData:
-    """Everything stored about the caller, keys as previews only: one Query of the configs and key status, and
+    """Everything stored about the caller, keys as previews only: one Query of the configs, key status and custom
+    providers, and
     one Query per page of the audit trail (complete within its retention)."""
     stored = partitions.query(user_id, consistent=True)
     now = clock.now_iso()
@@ -36,7 +37,7 @@ def export(user_id: str) -> ExportData:
         exportedAt=now,
         configs=[configs.wire_row(r) for _, r in sorted(stored.overrides.items())],
         keys=[keys.status(p, r, now) for p, r in sorted(stored.key_status.items()) if p in CATALOG.providers],
-        customProviders=[],
+        customProviders=[custom.wire_provider(r) for _, r in sorted(stored.custom.items())],
         audit=[AuditEntry.model_validate(e) for e in audit.entries(user_id)],
     )
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, NamedTuple
 
 Size = Literal["lite", "regular", "large"]
 DISABLED = "disabled"
+CUSTOM_PREFIX = "custom/"  # a user's own models (SPEC section 13): never catalog ids, which have no such provider
 
 
 class Provider(NamedTuple):
@@ -40,8 +41,9 @@ class Model(NamedTuple):
 
     @property
     def api_name(self) -> str:
-        """The model name a provider expects: the catalog id after its first '/'."""
-        return self.id.split("/", 1)[1] if self.provider else self.id
+        """The model name a provider expects: the id after its provider's part (`openai/gpt-5` -> `gpt-5`,
+        `custom/lab/llama-3` -> `llama-3`)."""
+        return self.id[len(self.provider) + 1 :] if self.provider else self.id
 
 
 class Defaults(NamedTuple):
@@ -54,6 +56,7 @@ class Defaults(NamedTuple):
 
 class Constraint(NamedTuple):
     allowed: frozenset[str]
+    any_model: bool = False  # `all: true`: every model, a user's custom models included
 
 
 class AgentAction(NamedTuple):
@@ -63,7 +66,17 @@ class AgentAction(NamedTuple):
     constraint: Constraint | None
 
     def allows(self, model_id: str) -> bool:
+        """Whether the constraint allows `model_id`: a catalog model it lists, or a user's custom model
+        (`custom/<name>/<model>`, whose size nobody knows) when it allows any model."""
+        if model_id.startswith(CUSTOM_PREFIX):
+            return self.allows_any_model
         return self.constraint is None or model_id in self.constraint.allowed
+
+    @property
+    def allows_any_model(self) -> bool:
+        """No constraint, or one that allows every model: the only actions a custom model (whose size nobody
+        knows) may serve."""
+        return self.constraint is None or self.constraint.any_model
 
 
 class Catalog:
@@ -106,7 +119,7 @@ class Catalog:
         if spec is None:
             return None
         if spec.get("all"):
-            return Constraint(frozenset(self.models))
+            return Constraint(frozenset(self.models), any_model=True)
         sizes = set(spec.get("sizes", ()))
         allowed = {m.id for m in self.models.values() if m.size in sizes} | set(spec.get("models", ()))
         unknown = allowed - self.models.keys()

@@ -11,7 +11,7 @@ from modelconfig import access, clock
 from modelconfig.access import Grants
 from modelconfig.catalog import CATALOG, AgentAction
 from modelconfig.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from modelconfig.records import USER, Actor, Change, Override
+from modelconfig.records import USER, Actor, Change, Override, custom_model_id, custom_provider_id
 from modelconfig.schemas import (
     AgentInfo,
     ByokProvidersData,
@@ -30,7 +30,7 @@ from modelconfig.schemas import (
     TempConfig,
     UpdateBody,
 )
-from modelconfig.storage import audit, keystatus, overrides, partitions
+from modelconfig.storage import audit, overrides, partitions
 
 
 def action_of(name: str) -> AgentAction:
@@ -74,10 +74,15 @@ def merged_views(stored: partitions.UserItems, grants: Grants) -> dict[str, Merg
 
 
 def affected_actions(stored: partitions.UserItems, provider: str) -> list[str]:
-    """The actions whose merged config changes when the user's `provider` key goes: an override read as
-    inactive, or a fallback read as the default fallback."""
+    """The actions whose merged config changes when the user's `provider` key (or custom provider `custom/<name>`)
+    goes: an override read as inactive, or a fallback read as the default fallback."""
     before = _view_grants(stored)
-    after = _view_grants(stored._replace(key_status={p: r for p, r in stored.key_status.items() if p != provider}))
+    after = _view_grants(
+        stored._replace(
+            key_status={p: r for p, r in stored.key_status.items() if p != provider},
+            custom={n: r for n, r in stored.custom.items() if custom_provider_id(n) != provider},
+        )
+    )
 
     def effective(action: AgentAction, row: Override, grants: Grants) -> MergedConfig:
         return merge(action, row, grants).model_copy(update={"inactiveReason": None})  # why is not what
@@ -180,7 +185,7 @@ def defaults_view() -> DefaultsData:
 
 def _view_grants(stored: partitions.UserItems) -> Grants:
     """What a view judges with: the user's live keys, and a platform list that a fault never empties."""
-    return Grants.of(stored.key_status, access.views_platform)
+    return Grants.of(stored.key_status, access.views_platform, stored.custom)
 
 
 def list_configs(user_id: str) -> ConfigsData:
@@ -273,7 +278,8 @@ def update_config(
     chosen = {name: getattr(body, WIRE_NAMES[name]) for name in CHOICES}
     for _ in range(WRITE_ATTEMPTS):
         stored = partitions.query(user_id, consistent=True)
-        access.require(action, (body.modelName, body.fallbackModel), Grants.of(stored.key_status))
+        grants = Grants.of(stored.key_status, custom=stored.custom)
+        access.require(action, (body.modelName, body.fallbackModel), grants)
         old = stored.overrides.get(action.key)
         _require_version(action, wanted, old)
         now = clock.now_iso()
@@ -333,14 +339,20 @@ def _reset(count: int) -> ResetData:
 
 
 def byok_providers(user_id: str, action_name: str | None) -> ByokProvidersData:
+    """The BYOK providers with the user's key status, the models each live key (and each of the user's custom
+    providers, as `custom/<name>`) unlocks, and the platform's models; with an action, only what it allows."""
     action = action_of(action_name) if action_name is not None else None
-    records = keystatus.query(user_id)
-    live = access.live_providers(records)
-    stored = {p: r for p, r in records.items() if p in live}
+    found = partitions.query_keys(user_id)  # key status and custom providers, in one Query
+    live = access.live_providers(found.key_status)
+    stored = {p: r for p, r in found.key_status.items() if p in live}
 
     def fits(model_id: str) -> bool:
         return action is None or action.allows(model_id)
 
+    custom = {
+        custom_provider_id(name): [m for m in (custom_model_id(name, model) for model in r.models) if fits(m)]
+        for name, r in sorted(found.custom.items())
+    }
     return ByokProvidersData(
         providers=[
             ProviderStatus(provider=p, hasValidKey=p in stored, keyPreview=stored[p].preview if p in stored else None)
@@ -348,6 +360,7 @@ def byok_providers(user_id: str, action_name: str | None) -> ByokProvidersData:
         ],
         modelsByProvider={
             p: [m for m in CATALOG.models_of(p) if fits(m)] for p in CATALOG.byok_providers if p in stored
-        },
+        }
+        | {p: models for p, models in custom.items() if models},
         platformModels=[m for m in access.platform_models() if fits(m)],
     )

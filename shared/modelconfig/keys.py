@@ -25,15 +25,21 @@ MAX_EXPIRY_DAYS = 366
 MAX_VERIFY_ERROR = 200  # characters of verifyError (SPEC section 4); the normalised messages are far shorter
 
 
-def validate_key(provider: str, api_key: str) -> str:
-    """The key with surrounding whitespace removed (a documented normalisation for pasted keys), or
-    InvalidInput. Messages never contain the key."""
-    spec = CATALOG.providers[provider]
+def clean_key(api_key: str) -> str:
+    """The key with surrounding whitespace removed (a documented normalisation for pasted keys), or InvalidInput
+    when it is too long or holds what no HTTP header can carry. Messages never contain the key."""
     key = api_key.strip()
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"apiKey: at most {MAX_KEY_LENGTH} characters")
-    if not (key.isascii() and key.isprintable()) or " " in key:
+    if not key or not (key.isascii() and key.isprintable()) or " " in key:
         raise InvalidInput("apiKey: only printable ASCII characters without spaces")
+    return key
+
+
+def validate_key(provider: str, api_key: str) -> str:
+    """The key, cleaned (`clean_key`) and of the provider's shape, or InvalidInput."""
+    spec = CATALOG.providers[provider]
+    key = clean_key(api_key)
     if spec.key_pattern is None or not spec.key_pattern.fullmatch(key):
         article = "an" if provider[0] in "aeiou" else "a"
         raise InvalidInput(

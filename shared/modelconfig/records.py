@@ -43,6 +43,39 @@ class KeyRecord(NamedTuple):
         return self.expires_at is None or self.expires_at > now_iso
 
 
+class CustomProviderRecord(NamedTuple):
+    """One of a user's own OpenAI-compatible endpoints (SPEC section 13; the wire shape is
+    schemas.CustomProvider). Its key, if any, lives in the user's secret under `custom_key_name(name)`."""
+
+    name: str
+    base_url: str  # as the guard normalised it, no trailing slash
+    models: tuple[str, ...]  # the model names the endpoint serves (its own ids, without `custom/<name>/`)
+    updated_at: str
+    preview: str | None = None  # the key's preview; None: the endpoint takes no key
+    verified_at: str | None = None  # when the endpoint last answered its model list with this key
+    verify_error: str | None = None  # why the check on save failed, when it did
+
+
+CUSTOM = "custom"  # the first segment of a custom provider's provider id and of its models' ids
+
+
+def custom_provider_id(name: str) -> str:
+    """The provider id of a user's custom provider (`custom/<name>`): also its key's name in the user's secret,
+    which no catalog provider can take (catalog ids have no '/')."""
+    return f"{CUSTOM}/{name}"
+
+
+def custom_model_id(name: str, model: str) -> str:
+    return f"{CUSTOM}/{name}/{model}"
+
+
+def split_custom(model_id: str) -> tuple[str, str] | None:
+    """(provider name, model) of a `custom/<name>/<model>` id; None for any other id."""
+    head, _, rest = model_id.partition("/")
+    name, _, model = rest.partition("/")
+    return (name, model) if head == CUSTOM and name and model else None
+
+
 def preview(key: str) -> str:
     """The first and last min(4, len // 6) characters around a fixed mask: at most a third of the key, and the
     mask's fixed width does not reveal the key's length."""

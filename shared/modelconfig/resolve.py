@@ -25,9 +25,10 @@ from modelconfig import access, clock, keys
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, DISABLED
 from modelconfig.configs import merge
-from modelconfig.errors import InvalidInput, describe
+from modelconfig.errors import InvalidInput, ServiceUnavailable, describe
 from modelconfig.observability import logger
-from modelconfig.records import KeyRecord
+from modelconfig.providers import egress
+from modelconfig.records import KeyRecord, custom_provider_id, split_custom
 from modelconfig.schemas import ResolveEvent
 from modelconfig.settings import settings
 from modelconfig.storage import partitions, secrets
@@ -35,7 +36,7 @@ from modelconfig.storage import partitions, secrets
 MAX_CACHED_USERS = 1000  # secrets kept per instance: a bounded cache, the least recently used goes first
 LAST_USED_EVERY_SECONDS = 3600
 
-Fingerprint = tuple[tuple[str, str], ...]  # (provider, updatedAt) of every key status the secret was read with
+Fingerprint = tuple[tuple[str, str], ...]  # (provider, updatedAt) of every key status and custom provider read with
 
 
 class _CachedSecret(NamedTuple):
@@ -50,13 +51,16 @@ def reset_cache() -> None:
     _secrets.clear()
 
 
-def _fingerprint(records: Mapping[str, KeyRecord]) -> Fingerprint:
-    return tuple(sorted((p, r.updated_at) for p, r in records.items()))
+def _fingerprint(stored: partitions.UserItems) -> Fingerprint:
+    keys = [(p, r.updated_at) for p, r in stored.key_status.items()]
+    custom = [(custom_provider_id(n), r.updated_at) for n, r in stored.custom.items()]
+    return tuple(sorted(keys + custom))
 
 
-def _user_keys(user_id: str, records: Mapping[str, KeyRecord]) -> dict[str, str]:
-    """The user's keys, from this instance's cache while the key status it was read with is unchanged."""
-    fingerprint = _fingerprint(records)
+def _user_keys(user_id: str, stored: partitions.UserItems) -> dict[str, str]:
+    """The user's keys, from this instance's cache while the key status and custom providers it was read with
+    are unchanged (a custom provider's key changes only with its record's `updatedAt`)."""
+    fingerprint = _fingerprint(stored)
     cached = _secrets.get(user_id)
     if cached is not None and cached.fingerprint == fingerprint:
         _secrets.move_to_end(user_id)
@@ -80,7 +84,30 @@ class Target(NamedTuple):
     error: str | None
 
 
+def _custom_target(user_id: str, name: str, model: str, stored: partitions.UserItems) -> Target:
+    """A model of the user's own endpoint: its key only after the host's addresses pass the egress guard again
+    (a verdict at most 60 s old), so no worker is handed a key for an address inside. A provider that takes no
+    key resolves with no key and no error."""
+    provider = custom_provider_id(name)
+    record = stored.custom[name]  # merge showed the override inactive when the provider is gone
+    refused = egress.recheck(record.base_url)
+    if refused is not None:
+        return Target(model, provider, record.base_url, None, None, refused)
+    if record.preview is None:
+        return Target(model, provider, record.base_url, None, None, None)
+    try:
+        key = _user_keys(user_id, stored).get(provider)
+    except ServiceUnavailable:
+        return Target(model, provider, record.base_url, None, None, "could not read your API key; retry shortly")
+    if not key:
+        return Target(model, provider, record.base_url, None, None, f"no API key for custom provider '{name}'")
+    return Target(model, provider, record.base_url, "user", key, None)
+
+
 def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: Grants, used: set[str]) -> Target:
+    custom = split_custom(model_id)
+    if custom is not None:
+        return _custom_target(user_id, *custom, stored)
     model = CATALOG.models[model_id]
     provider = model.provider
     if provider is None:  # the `disabled` model, the only one without a provider: no call, so no key
@@ -88,7 +115,7 @@ def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: G
     base_url = settings().base_urls.get(provider) or None
     try:
         key, source = access.choose_key(
-            provider, grants, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored.key_status)
+            provider, grants, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored)
         )
     except access.NoKey as reason:
         return Target(model.api_name, provider, base_url, None, None, str(reason))
@@ -110,7 +137,7 @@ def parse_event(event: Any) -> ResolveEvent:
 def resolve(user_id: str, actions: list[str]) -> dict[str, Any]:
     """The answer for `actions` (already validated against the catalog): `{"resolved": {action: Resolved}}`."""
     stored = partitions.query(user_id)
-    grants = Grants.of(stored.key_status)
+    grants = Grants.of(stored.key_status, custom=stored.custom)
     grants.platform  # noqa: B018  read first: an unreadable platform list is the whole answer's ServiceUnavailable
     used: set[str] = set()
     resolved: dict[str, Any] = {}

@@ -4,6 +4,7 @@ web client, so some are camelCase and some snake_case by contract."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -28,12 +29,21 @@ MAX_TEST_PROMPT = 4000
 TEMPERATURE_DECIMALS = 6
 
 
+CUSTOM_NAME = r"[a-z0-9][a-z0-9-]{0,31}"  # a custom provider's name (SPEC section 13)
+MAX_CUSTOM_MODEL = 200  # characters of one model name a custom provider lists
+CUSTOM_MODEL_ID = re.compile(rf"custom/{CUSTOM_NAME}/.{{1,{MAX_CUSTOM_MODEL}}}", re.DOTALL)
+
+
 def _known_model(model_id: str) -> str:
-    if model_id not in CATALOG.models:
-        raise PydanticCustomError(
-            "unknown_model", "unknown model id; see GET /api/model-configs/defaults for the catalog"
-        )
-    return model_id
+    """A catalog model id, or a custom model id (`custom/<name>/<model>`), which only its owner's access rule
+    can judge further."""
+    if model_id in CATALOG.models or (CUSTOM_MODEL_ID.fullmatch(model_id) and model_id.isprintable()):
+        return model_id
+    raise PydanticCustomError(
+        "unknown_model",
+        "unknown model id; see GET /api/model-configs/defaults for the catalog, or use custom/<name>/<model> "
+        "for a model of your own custom provider",
+    )
 
 
 def _round_temperature(value: float) -> float:
@@ -46,7 +56,16 @@ def _round_temperature(value: float) -> float:
 
 ModelId = Annotated[
     str,
-    Field(min_length=1, max_length=100, json_schema_extra={"enum": list(CATALOG.models)}),
+    Field(
+        min_length=1,
+        max_length=len("custom//") + 32 + MAX_CUSTOM_MODEL,
+        json_schema_extra={
+            "anyOf": [
+                {"enum": list(CATALOG.models)},
+                {"pattern": f"^custom/{CUSTOM_NAME}/", "description": "a model of your own custom provider"},
+            ]
+        },
+    ),
     AfterValidator(_known_model),
 ]
 MaxTokens = Annotated[int, Field(strict=True, ge=1, le=200_000)]
@@ -185,6 +204,49 @@ class KeyBody(Request):
     apiKey: Annotated[SecretStr, Field(min_length=1, json_schema_extra={"maxLength": 512}), AfterValidator(_key_length)]
     expiresAt: Instant | None = Field(
         default=None, description="When the key stops counting (at most 366 days ahead); absent or null: never"
+    )
+
+
+def _model_names(value: list[str]) -> list[str]:
+    for name in value:
+        if not name.isprintable():
+            raise PydanticCustomError("printable", "each model name: printable characters only")
+    if len(set(value)) != len(value):
+        raise PydanticCustomError("unique", "each model name once")
+    return value
+
+
+CustomModels = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=MAX_CUSTOM_MODEL)]],
+    Field(min_length=1, max_length=200),
+    AfterValidator(_model_names),
+]
+
+
+class CustomProviderBody(Request):
+    """A custom provider as a PUT sends it. Absent `apiKey`: the endpoint takes no key (a replace never keeps a
+    key for a new URL). Absent `models`: the endpoint's own model list, read by the check on save."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"baseUrl": "https://openrouter.ai/api/v1", "apiKey": "sk-or-v1-your-key"},
+                {"baseUrl": "https://llm.example.com/v1", "models": ["llama-3.3-70b"]},
+            ]
+        }
+    )
+
+    baseUrl: str = Field(
+        min_length=1,
+        max_length=4096,  # the guard's own rule (2,048) answers with its message; this only bounds the work
+        description="The OpenAI-compatible base URL: https, public, no user info, query or fragment",
+    )
+    apiKey: (
+        Annotated[SecretStr, Field(min_length=1, json_schema_extra={"maxLength": 512}), AfterValidator(_key_length)]
+        | None
+    ) = None
+    models: CustomModels | None = Field(
+        default=None, description="The model names to offer; absent: the ones GET {baseUrl}/models lists"
     )
 
 
@@ -367,6 +429,10 @@ class CustomProvider(Compact):
     verifiedAt: str | None = None
     verifyError: str | None = None
     updatedAt: str
+
+
+class CustomProvidersData(Schema):
+    providers: list[CustomProvider]
 
 
 AUDIT_OPTIONAL = frozenset({"requestId", "sourceIp", "userAgent", "reason"})

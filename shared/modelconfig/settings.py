@@ -4,6 +4,7 @@ setting's default and bounds are written once, on its field; `VARIABLES` names t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from modelconfig.catalog import CATALOG
 
+_HOST_ENTRY = re.compile(r"(?:[a-z0-9._-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
 LAMBDA_MARGIN_SECONDS = 1.0  # a provider call ends this long before the Lambda's own timeout, so the answer gets out
 
 
@@ -27,12 +29,30 @@ class Settings(BaseModel):
     test_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
     platform_test_limit_per_day: int = Field(default=100, ge=1, le=1_000_000)
     key_write_limit_per_minute: int = Field(default=10, ge=1, le=100_000)
+    custom_provider_limit: int = Field(default=10, ge=0, le=100)  # custom providers per user; 0 turns them off
+    # The operator's allowlist for internal endpoints (SPEC section 13): `host` (any port) or `host:port`, lower
+    # case. A listed host may use plain http and resolve to any address.
+    custom_provider_allowed_hosts: frozenset[str] = frozenset()
     base_urls: dict[str, str]  # by provider: its variable's value, else the catalog's default, no trailing slash
 
     @field_validator("platform_model_providers", mode="before")
     @classmethod
     def _listed(cls, value: object) -> object:
         return provider_list(value) if isinstance(value, str) else value
+
+    @field_validator("custom_provider_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
+        bad = [h for h in hosts if not _HOST_ENTRY.fullmatch(h)]
+        if bad:
+            raise ValueError(
+                f"CUSTOM_PROVIDER_ALLOWED_HOSTS: {', '.join(bad)}: each entry is a host name or address, optionally "
+                "with :port (no scheme, no path)"
+            )
+        return frozenset(hosts)
 
     @field_validator("platform_model_providers")
     @classmethod
@@ -62,6 +82,8 @@ VARIABLES = {
     "test_limit_per_minute": "TEST_LIMIT_PER_MINUTE",
     "platform_test_limit_per_day": "PLATFORM_TEST_LIMIT_PER_DAY",
     "key_write_limit_per_minute": "KEY_WRITE_LIMIT_PER_MINUTE",
+    "custom_provider_limit": "CUSTOM_PROVIDER_LIMIT",
+    "custom_provider_allowed_hosts": "CUSTOM_PROVIDER_ALLOWED_HOSTS",
 }
 
 

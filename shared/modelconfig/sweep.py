@@ -34,8 +34,8 @@ from modelconfig.access import Grants, IfUnreadable
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, ServiceUnavailable
 from modelconfig.observability import logger
-from modelconfig.records import OPERATOR, SWEEP, Change, Checkpoint, KeyRecord, Override
-from modelconfig.storage import audit, keystatus, overrides, sweeps
+from modelconfig.records import OPERATOR, SWEEP, Change, Checkpoint, CustomProviderRecord, KeyRecord, Override
+from modelconfig.storage import audit, overrides, partitions, sweeps
 
 MAX_TARGETED_USERS = 1000
 BREAKER_FLOOR = 50
@@ -78,20 +78,24 @@ class _Sweeper:
     resumed: bool = False  # carrying on from a checkpoint, whose cursor may fall inside a partition
     user: str | None = None
     user_keys: set[str] = field(default_factory=set)
+    user_custom: dict[str, CustomProviderRecord] = field(default_factory=dict)
     user_keys_known: bool = False
     departed: frozenset[str] = frozenset()  # platform-enabled at the last complete run, not now
     pending: list[tuple[Override, access.Denial]] = field(default_factory=list)
     expired: dict[str, list[str]] = field(default_factory=dict)  # user -> providers of expired keys to purge
     now: str = field(default_factory=clock.now_iso)
 
-    def visit(self, user_id: str, value: Override | KeyRecord) -> None:
+    def visit(self, user_id: str, value: Override | KeyRecord | CustomProviderRecord) -> None:
         if user_id != self.user:
-            # A user's BYOK# items sort before their CONFIG# items, so from the start of a partition the key
-            # status is complete by the first config. Only the first partition of a resumed run may be cut by
-            # the checkpoint's cursor and needs a read.
+            # A user's BYOC# and BYOK# items sort before their CONFIG# items, so from the start of a partition the
+            # key status and custom providers are complete by the first config. Only the first partition of a
+            # resumed run may be cut by the checkpoint's cursor and needs a read.
             cut = self.resumed and self.user is None
-            self.user, self.user_keys = user_id, set()
+            self.user, self.user_keys, self.user_custom = user_id, set(), {}
             self.user_keys_known = not cut
+        if isinstance(value, CustomProviderRecord):
+            self.user_custom[value.name] = value
+            return
         if isinstance(value, KeyRecord):
             if value.live(self.now):
                 self.user_keys.add(value.provider)
@@ -99,10 +103,12 @@ class _Sweeper:
                 self.expired.setdefault(user_id, []).append(value.provider)
             return
         if not self.user_keys_known:
-            self.user_keys = set(access.live_providers(keystatus.query(user_id), self.now))
+            keys = partitions.query_keys(user_id)
+            self.user_keys = set(access.live_providers(keys.key_status, self.now))
+            self.user_custom = keys.custom
             self.user_keys_known = True
         self.checkpoint.scanned += 1
-        grants = Grants(self.user_keys, platform=lambda: self.platform or frozenset())
+        grants = Grants(self.user_keys, platform=lambda: self.platform or frozenset(), custom=self.user_custom)
         found = access.first_denial(CATALOG.actions.get(value.action), value.model, value.fallback, grants)
         if found is not None:
             self.pending.append((value, found))

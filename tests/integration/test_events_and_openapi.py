@@ -98,18 +98,19 @@ def test_the_openapi_document_reads_well():
     doc = openapi.document()
     operations = [op for ops in doc["paths"].values() for op in ops.values()]
     assert sorted(op["operationId"] for op in operations) == [
-        "deleteConfig", "deleteKey", "exportMe", "getConfig", "getDefaults", "listAudit", "listByokProviders",
-        "listConfigs", "listKeys", "putConfig", "putKey", "resetAllConfigs", "testConfig",
+        "deleteConfig", "deleteCustomProvider", "deleteKey", "exportMe", "getConfig", "getDefaults", "listAudit",
+        "listByokProviders", "listConfigs", "listCustomProviders", "listKeys", "putConfig", "putCustomProvider",
+        "putKey", "resetAllConfigs", "testConfig",
     ]  # fmt: skip
     assert {tag for op in operations for tag in op["tags"]} == {t["name"] for t in doc["tags"]} == {
-        "accountability", "configs", "keys", "test"
+        "accountability", "configs", "custom providers", "keys", "test"
     }  # fmt: skip
     schemas = doc["components"]["schemas"]
     text = json.dumps(doc)
     assert [n for n in schemas if f'"#/components/schemas/{n}"' not in text] == []  # no orphan schema
     titles = [f.get("title") for s in schemas.values() for f in s.get("properties", {}).values()]
     assert "testPrompt" in titles and "Testprompt" not in titles
-    for body in ("UpdateBody", "TestBody", "KeyBody"):
+    for body in ("UpdateBody", "TestBody", "KeyBody", "CustomProviderBody"):
         assert schemas[body]["examples"], body
 
 
@@ -135,8 +136,10 @@ def test_openapi_has_every_route_with_bounds_and_enums():
     assert (max_tokens["minimum"], max_tokens["maximum"]) == (1, 200000)
     temperature = update["temperature"]["anyOf"][0]
     assert (temperature["minimum"], temperature["maximum"]) == (0, 2)
-    assert "disabled" in update["modelName"]["enum"] and len(update["modelName"]["enum"]) == 25
-    assert update["modelName"]["maxLength"] == 100
+    catalog_ids, custom_ids = update["modelName"]["anyOf"]
+    assert "disabled" in catalog_ids["enum"] and len(catalog_ids["enum"]) == 25
+    assert custom_ids["pattern"] == "^custom/[a-z0-9][a-z0-9-]{0,31}/"  # a model of the caller's custom provider
+    assert update["modelName"]["maxLength"] == 240  # custom/<32-character name>/<200-character model>
     assert len(schemas["AgentActionName"]["enum"]) == 13
     assert schemas["ByokProvider"]["enum"] == ["openai", "anthropic", "google-ai-studio", "grok"]
     assert schemas["TestBody"]["properties"]["testPrompt"]["anyOf"][0]["maxLength"] == 4000

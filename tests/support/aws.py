@@ -57,11 +57,13 @@ def attribute_handlers() -> None:
 def reset_caches() -> None:
     """Every cache a cold start builds, emptied: the next request runs as a fresh instance's would."""
     from modelconfig import resolve
+    from modelconfig.providers import egress
 
     settings.cache_clear()
     aws_clients.reset_clients()
     secrets.reset_platform_cache()
     resolve.reset_cache()
+    egress.reset_cache()
 
 
 @dataclass

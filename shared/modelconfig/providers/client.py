@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import httpcore
 import httpx
 
+from modelconfig.providers import egress
 from modelconfig.providers.wire import UnexpectedResponse, WireRequest
 
 MAX_RESPONSE_BYTES = 256 * 1024
@@ -107,10 +108,14 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync backend, each step held to the request's deadline."""
+    """httpcore's sync backend, each step held to the request's deadline. With `guarded`, it is the egress guard's
+    connection step (providers/egress.py): the host's addresses are resolved once, every one is judged, and the
+    connection goes only to those judged addresses; httpcore then runs TLS on that socket for the URL's host
+    name (SNI and certificate), so a DNS answer that changes between check and connect cannot move it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, guarded: bool = False) -> None:
         self._inner = httpcore.SyncBackend()
+        self._guarded = guarded
 
     def connect_tcp(
         self,
@@ -120,8 +125,15 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
+        try:
+            wait = _left(timeout, httpcore.ConnectTimeout)
+            addresses = egress.check(host, port, wait) if self._guarded else egress.lookup(host, port, wait)
+        except egress.LookupTimedOut as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except egress.LookupFailed as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
         failed: httpcore.ConnectError | None = None
-        for address in _resolve(host, port, _left(timeout, httpcore.ConnectTimeout)):  # each, as create_connection
+        for address in addresses:  # each in turn, as socket.create_connection does
             try:
                 stream = self._inner.connect_tcp(
                     address, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
@@ -130,7 +142,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
                 failed = exc
                 continue
             return _DeadlineStream(stream)
-        assert failed is not None  # getaddrinfo answers at least one address or raises
+        assert failed is not None  # a lookup answers at least one address or raises
         raise failed
 
     def connect_unix_socket(
@@ -142,50 +154,35 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-def _resolve(host: str, port: int, timeout: float) -> list[str]:
-    """The addresses `host` resolves to, waiting at most `timeout` for the OS resolver (which has no timeout of its
-    own: a thread does the lookup, and a lookup still running at the deadline is left to finish alone)."""
-    found: list[list[str] | OSError] = []
-
-    def lookup() -> None:
-        try:
-            found.append([str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)])
-        except OSError as exc:
-            found.append(exc)
-
-    worker = threading.Thread(target=lookup, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not found:
-        raise httpcore.ConnectTimeout("name lookup timed out")
-    if isinstance(found[0], OSError):
-        raise httpcore.ConnectError(str(found[0])) from found[0]
-    return found[0]
-
-
 class _Transport(httpx.HTTPTransport):
     """httpx's sync transport over `_DeadlineBackend` (httpx takes no network backend of its own: its pool is
     replaced as it was made, with the same settings)."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits, *, guarded: bool) -> None:
         super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_DeadlineBackend(),
+            network_backend=_DeadlineBackend(guarded=guarded),
         )
 
 
 @cache
-def _client() -> httpx.Client:
+def _ssl_context() -> ssl.SSLContext:
     import certifi
 
-    ssl_context = ssl.create_default_context(cafile=certifi.where())  # httpx's own default trust store
+    return ssl.create_default_context(cafile=certifi.where())  # httpx's own default trust store
+
+
+@cache
+def _client(*, guarded: bool = False) -> httpx.Client:
+    """The client for the catalog's providers (operator-set URLs), or with `guarded` the one for users' own
+    endpoints, whose every connection passes the egress guard. Each made once per process; one trust store."""
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60)
     return httpx.Client(
-        transport=_Transport(ssl_context, limits),
+        transport=_Transport(_ssl_context(), limits, guarded=guarded),
         follow_redirects=False,
         trust_env=False,
         headers={"user-agent": USER_AGENT},
@@ -199,6 +196,61 @@ def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallRes
             return _call_with_retry(_client(), request, provider, started + timeout_seconds)
     except TimeoutError:
         return CallResult(None, _timed_out(started))
+
+
+# ---- users' own endpoints, through the egress guard ------------------------------------------------------------
+
+MAX_CUSTOM_RESPONSE_BYTES = 1024 * 1024  # SPEC section 13: an answer over 1 MB is cut off
+
+
+def call_custom(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
+    """One request to a user's own endpoint through the guard: no retry, no redirect, one deadline, 1 MB."""
+    started = time.monotonic()
+    try:
+        with _until(started + timeout_seconds):
+            status, headers, body = _send(_client(guarded=True), request, timeout_seconds, guarded=True)
+    except egress.Refused as exc:
+        return CallResult(None, str(exc))
+    except httpx.TimeoutException:
+        return CallResult(None, _timed_out(started))
+    except (httpx.HTTPError, _TooLarge) as exc:
+        return CallResult(None, _transport_error(exc))
+    if 200 <= status < 300:
+        return _read(request, body)
+    return CallResult(None, describe_status(status, headers, body, provider))
+
+
+class ModelList(NamedTuple):
+    """What a custom endpoint's model list said: `accepted` as KeyVerdict's, and its model ids when it answered."""
+
+    accepted: bool | None
+    models: list[str] | None
+    error: str | None
+
+
+def list_models(request: WireRequest, provider: str, timeout_seconds: float) -> ModelList:
+    """GET a custom endpoint's model list through the guard (the check on save): its `data[].id`, when it answers
+    one; no retry, no redirect, one deadline, 1 MB."""
+    started = time.monotonic()
+    try:
+        with _until(started + timeout_seconds):
+            status, headers, body = _send(_client(guarded=True), request, timeout_seconds, guarded=True)
+    except egress.Refused:
+        raise  # the URL's rule, a 400 of its own
+    except httpx.TimeoutException:
+        return ModelList(None, None, _timed_out(started))
+    except (httpx.HTTPError, _TooLarge) as exc:
+        return ModelList(None, None, _transport_error(exc))
+    if status in (401, 403):
+        return ModelList(False, None, describe_status(status, headers, body, provider))
+    if not 200 <= status < 300:
+        return ModelList(None, None, describe_status(status, headers, body, provider))
+    try:
+        doc = json.loads(body)
+        ids = [entry["id"] for entry in doc["data"]]
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return ModelList(True, None, "unexpected response from provider (no model list)")
+    return ModelList(True, [i for i in ids if isinstance(i, str)], None)
 
 
 def check_key(request: WireRequest, provider: str, timeout_seconds: float) -> KeyVerdict:
@@ -243,8 +295,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _Compressed(_TooLarge):
+    """A user's endpoint answered compressed although asked not to: not opened (it could be a bomb)."""
+
+
 def _transport_error(exc: Exception) -> str:
     """A short message for a request that got no HTTP answer, naming why when the network says."""
+    if isinstance(exc, _Compressed):
+        return "unexpected response from provider (compressed, though asked not to be)"
     if isinstance(exc, _TooLarge):
         return "unexpected response from provider (too large)"
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
@@ -258,7 +316,7 @@ def _unreachable_reason(exc: BaseException) -> str:
     for _ in range(8):  # the chain is httpx -> httpcore -> OSError; a bound keeps a cycle harmless
         if seen is None:
             break
-        if isinstance(seen, socket.gaierror):
+        if isinstance(seen, (socket.gaierror, egress.LookupFailed)):
             return "DNS lookup failed"
         if isinstance(seen, ssl.SSLError):
             return "TLS handshake failed"
@@ -277,20 +335,26 @@ def _unreachable_reason(exc: BaseException) -> str:
     return "network error"
 
 
-def _send(client: httpx.Client, request: WireRequest, seconds: float) -> tuple[int, httpx.Headers, bytes]:
-    """One request, read whole up to MAX_RESPONSE_BYTES. Each of httpx's phase timeouts is `seconds`, the time
-    left of the caller's deadline; the deadline itself holds every socket operation under it (`_until`)."""
+def _send(
+    client: httpx.Client, request: WireRequest, seconds: float, *, guarded: bool = False
+) -> tuple[int, httpx.Headers, bytes]:
+    """One request, read whole up to MAX_RESPONSE_BYTES (`guarded`, a user's endpoint: MAX_CUSTOM_RESPONSE_BYTES,
+    as sent: asked for no compression, and not opened when compressed, so no decompression bomb is). Each of
+    httpx's phase timeouts is `seconds`, the time left of the caller's deadline; the deadline itself holds every
+    socket operation under it (`_until`)."""
     if seconds <= 0:
         raise httpx.TimeoutException("the deadline passed")
     timeout = httpx.Timeout(seconds)
-    with client.stream(
-        request.method, request.url, headers=request.headers, json=request.body, timeout=timeout
-    ) as response:
+    headers = request.headers | {"accept-encoding": "identity"} if guarded else request.headers
+    limit = MAX_CUSTOM_RESPONSE_BYTES if guarded else MAX_RESPONSE_BYTES
+    with client.stream(request.method, request.url, headers=headers, json=request.body, timeout=timeout) as response:
+        if guarded and response.headers.get("content-encoding", "identity").lower() != "identity":
+            raise _Compressed
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for chunk in response.iter_raw() if guarded else response.iter_bytes():
             size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
+            if size > limit:
                 raise _TooLarge
             chunks.append(chunk)
         return response.status_code, response.headers, b"".join(chunks)

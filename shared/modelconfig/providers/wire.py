@@ -70,7 +70,7 @@ def _gemini_text(doc: Any) -> str:
 # for a key the provider does not accept.
 _MODELS_PATH = {"openai-chat": "/models", "anthropic-messages": "/v1/models", "gemini": "/v1beta/models"}
 _KEY_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
-    "openai-chat": lambda key: {"authorization": f"Bearer {key}"},
+    "openai-chat": lambda key: {"authorization": f"Bearer {key}"} if key else {},  # a custom endpoint may take none
     "anthropic-messages": lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
     "gemini": lambda key: {"x-goog-api-key": key},
 }

@@ -19,27 +19,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from modelconfig import clock
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import NotFound
 from modelconfig.observability import logger
-from modelconfig.records import USER, Actor, Change, KeyRecord, preview
-from modelconfig.storage import audit, keystatus, secrets
+from modelconfig.records import USER, Actor, Change, CustomProviderRecord, KeyRecord, preview
+from modelconfig.storage import audit, customproviders, keystatus, secrets
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 LEASE_SECONDS = 30  # above the key functions' 10 s timeout
 LEASE_WAIT_SECONDS = 3.0
 
 
+class CustomChange(NamedTuple):
+    """A custom provider's record after the change (None: deleted) in place of the one read before it (None:
+    there was none). Its write is conditional on the record still being that one."""
+
+    after: CustomProviderRecord | None
+    before: CustomProviderRecord | None
+
+
 class KeyChange(NamedTuple):
-    """What one key write does: the user's whole key set after it (`secret`, by provider), the status records
-    to put and the providers whose status to delete, and what the audit trail records of it."""
+    """What one key write does: the user's whole key set after it (`secret`, by provider, a custom provider's key
+    under `custom/<name>`), the status records to put and the providers whose status to delete, the custom
+    providers it changes, and what the audit trail records of it."""
 
     secret: dict[str, str]
     put: list[KeyRecord]
     delete: list[str]
     audited: list[Change]
+    custom: list[CustomChange] = []
 
 
 def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange], by: Actor = USER) -> None:
@@ -61,20 +74,33 @@ def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange], by: Actor
                 keystatus.commit(user_id, token, put=put, delete=delete)
             raise
         put, delete = wanted.put, wanted.delete
-        entries = [audit.entry(user_id, by, c) for c in wanted.audited]
+        entries = [_custom_item(user_id, c) for c in wanted.custom]
+        entries += [audit.entry(user_id, by, c) for c in wanted.audited]
         if taken_over:
             put, delete = _with_repairs(user_id, before, put, delete)
-        secrets.write_user_keys(
-            user_id, wanted.secret, exists=current is not None, scheduled=stored.scheduled_for_deletion
-        )
+        rewrite = wanted.secret != before  # a custom provider without a key changes no secret (and makes none)
+        if rewrite:
+            secrets.write_user_keys(
+                user_id, wanted.secret, exists=current is not None, scheduled=stored.scheduled_for_deletion
+            )
     except BaseException:
         keystatus.release_lease(user_id, token)
         raise
     try:
         keystatus.commit(user_id, token, put=put, delete=delete, entries=entries)
     except BaseException:
-        _undo(user_id, token, current)
+        if rewrite:
+            _undo(user_id, token, current)
+        else:
+            keystatus.release_lease(user_id, token)
         raise
+
+
+def _custom_item(user_id: str, change: CustomChange) -> TransactWriteItemTypeDef:
+    if change.after is not None:
+        return customproviders.put(user_id, change.after, change.before)
+    assert change.before is not None  # a change deletes what it read, or puts something
+    return customproviders.delete(user_id, change.before)
 
 
 def _with_repairs(

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, NamedTuple
 
-from modelconfig.records import Checkpoint, KeyRecord, Override
+from modelconfig.records import Checkpoint, CustomProviderRecord, KeyRecord, Override
 from modelconfig.storage import dynamo, partitions
 from modelconfig.storage.aws import CONFIG_STORE, dynamodb, unavailable_on_fault
 from modelconfig.storage.dynamo import USER, ItemKey
@@ -21,9 +21,10 @@ CHECKPOINT_DAYS = 7
 
 
 class ScanPage(NamedTuple):
-    """One page of user items in scan order (a user's BYOK# items come before that user's CONFIG# items)."""
+    """One page of user items in scan order (a user's BYOC# and BYOK# items come before that user's CONFIG#
+    items)."""
 
-    items: list[tuple[ItemKey, Override | KeyRecord]]
+    items: list[tuple[ItemKey, Override | KeyRecord | CustomProviderRecord]]
     cursor: str | None  # where the next page starts; None when the scan is complete
 
 
@@ -33,7 +34,7 @@ def scan_page(cursor: str | None, *, limit: int = 1000) -> ScanPage:
         params["ExclusiveStartKey"] = json.loads(cursor)
     with unavailable_on_fault(CONFIG_STORE):
         page = dynamodb().scan(**params)
-    items: list[tuple[ItemKey, Override | KeyRecord]] = []
+    items: list[tuple[ItemKey, Override | KeyRecord | CustomProviderRecord]] = []
     for item in page.get("Items", []):
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if not pk.startswith(USER):
