@@ -326,7 +326,7 @@ def serve(host: str, port: int, *, embedded: bool, fresh: bool = False, ready: t
     started = time.perf_counter()
     from infra.provider_standin import stand_in_for_unset
 
-    standin = stand_in_for_unset() if embedded else None  # offline, every provider without a key or URL
+    standin = stand_in_for_unset(port=port + 2 if port else 0) if embedded else None  # offline, every provider without a key or URL
     with LocalAws.start(embedded=embedded, port=port + 1 if port else 0) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
         if aws.embedded:  # for `make invoke` pointed at this AWS: the same providers and table
@@ -392,7 +392,8 @@ def _providers_line(standin: Any) -> str:
     return (
         f"STAND-IN on {standin.base} for {', '.join(standin.stood_in)} (offline: /test and key checks answer "
         "from it; a key containing 'invalid' is rejected). Set e.g. OPENAI_API_KEY or OPENAI_BASE_URL for the "
-        "real one." + (f" Real: {', '.join(real)}." if real else "")
+        "real one." + (f" Real: {', '.join(real)}." if real else "") + f"\n             custom     "
+        f"{standin.base}/openai/v1 can be added as a custom provider (allowlisted: CUSTOM_PROVIDER_ALLOWED_HOSTS)"
     )
 
 

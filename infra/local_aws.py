@@ -25,7 +25,11 @@ LOCAL_PLATFORM_SECRET = "model-config/platform-keys"  # noqa: S105 - a secret's 
 # What `make run` tells a `make invoke` pointed at its embedded AWS: the settings its functions run with (the
 # provider stand-in's base URLs among them), kept in that AWS itself, so the two can never disagree.
 RUN_SETTINGS_SECRET = "model-config/local-run/settings"  # noqa: S105 - a secret's name, not a secret
-RUN_SETTINGS = ("PLATFORM_MODEL_PROVIDERS", *(p.base_url_env for p in CATALOG.providers.values() if p.base_url_env))
+RUN_SETTINGS = (
+    "PLATFORM_MODEL_PROVIDERS",
+    "CUSTOM_PROVIDER_ALLOWED_HOSTS",  # the stand-in's own address, so its OpenAI endpoint can be a custom provider
+    *(p.base_url_env for p in CATALOG.providers.values() if p.base_url_env),
+)
 PLATFORM_KEY_VARS = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",

@@ -5,7 +5,8 @@ It speaks each wire format the service uses: OpenAI and Grok chat completions, A
 `invalid` is rejected as a provider would (401, or Gemini's 400 `API_KEY_INVALID`). `make run` starts it for
 every provider that has neither a key (`OPENAI_API_KEY`, ...) nor a base URL (`OPENAI_BASE_URL`, ...) set,
 and makes those providers platform-enabled with a stand-in key; a real key or base URL switches it off for
-that provider. The tests' provider server (tests/provider_server.py) extends it with misbehaviours.
+that provider. Its OpenAI endpoint (`/openai/v1`) also serves as a custom provider: `make run` allowlists the
+stand-in's host:port (CUSTOM_PROVIDER_ALLOWED_HOSTS) and nothing else of this machine. The tests' provider server (tests/provider_server.py) extends it with misbehaviours.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from infra.local_aws import PLATFORM_KEY_VARS as KEY_VARS
-from infra.local_aws import listed_providers
+from infra.local_aws import is_free, listed_providers
 from infra.loopback import KeepAliveHandler
 from modelconfig.catalog import CATALOG
 
@@ -112,8 +113,8 @@ class ProviderStandIn(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, handler: type[StandInHandler] = StandInHandler) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[StandInHandler] = StandInHandler, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), handler)
         self.stood_in: list[str] = []  # the providers `make run` points here
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
@@ -131,20 +132,27 @@ class ProviderStandIn(ThreadingHTTPServer):
         self.server_close()
 
 
-def stand_in_for_unset(environ: os._Environ[str] | dict[str, str] = os.environ) -> ProviderStandIn | None:
+def stand_in_for_unset(
+    environ: os._Environ[str] | dict[str, str] = os.environ, port: int = 0
+) -> ProviderStandIn | None:
     """Start the stand-in for every provider with neither a key nor a base URL in `environ`, and point those
     providers at it, with a stand-in platform key for those that are platform-enabled (all of them, unless
     PLATFORM_MODEL_PROVIDERS lists some: the others are BYOK-only, and the stand-in answers their users' keys).
-    Returns the server (None when every provider is real)."""
+    It listens on `port` when that is free (`make run` asks for its own port + 2, so the README's custom-provider
+    URL holds), else on any free port. Returns the server (None when every provider is real)."""
     missing = [p for p in PREFIXES if not environ.get(KEY_VARS[p]) and not environ.get(BASE_URL_VARS[p])]
     if not missing:
         return None
     listed = listed_providers(environ)
-    server = ProviderStandIn()
+    server = ProviderStandIn(port=port if port and is_free(port) else 0)
     urls = server.base_urls()
     for p in missing:
         environ[BASE_URL_VARS[p]] = urls[BASE_URL_VARS[p]]
         if listed is None or p in listed:
             environ[KEY_VARS[p]] = KEYS[p]
     server.stood_in = missing
+    # Its OpenAI-compatible endpoint can be added as a custom provider, offline: the operator's allowlist gets the
+    # stand-in's own host:port (plain http, on loopback), and nothing else on this machine.
+    allowed = [h for h in environ.get("CUSTOM_PROVIDER_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    environ["CUSTOM_PROVIDER_ALLOWED_HOSTS"] = ",".join([*allowed, f"127.0.0.1:{server.server_address[1]}"])
     return server

@@ -57,8 +57,9 @@ def test_every_curl_of_the_tour_works_as_written(tmp_path):
     from infra.local_api import running
     from tests.e2e.conftest import local_env
 
-    with running(local_env(tmp_path / "state.json") | server_env()) as (base, _lines):
-        done = run_tour(base)
+    with running(local_env(tmp_path / "state.json") | server_env()) as (base, lines):
+        endpoint = re.search(r"custom\s+(http://127\.0\.0\.1:\d+/openai/v1)", "".join(lines)).group(1)
+        done = run_tour(base, endpoint)
     assert done.returncode == 0, done.stderr
     answers = re.findall(rf"(.*)\n{re.escape(STATUS_MARK)}(\d+)", done.stdout)
     curls = [line for line in tour().splitlines() if line.startswith("curl ")]
@@ -73,16 +74,26 @@ def test_every_curl_of_the_tour_works_as_written(tmp_path):
     assert tested["success"] is True and tested["keySource"] == "user"  # offline: the stand-in answered
     saved_key = next(b for b in bodies if b.get("provider") == "anthropic" and "keyPreview" in b)
     assert "verifiedAt" in saved_key  # checked with the (stand-in) provider on save
+    custom = next(b for b in bodies if b.get("name") == "lab")
+    assert custom["models"] == ["standin-model"] and "verifiedAt" in custom  # checked through the egress guard
+    own = [b["testResult"] for b in bodies if "testResult" in b][-1]
+    assert own == own | {"success": True, "keySource": "user", "modelUsed": "custom/lab/standin-model"}
+    gone = next(b for b in bodies if b.get("message") == "custom provider 'lab' deleted")
+    assert gone["affectedActions"] == ["deepDebugger"]
     deleted, trail, export = bodies[-3:]
     assert deleted["affectedActions"] == []  # the override was reset before the key went
     # Every change, newest first: the refused PUT and the reset of nothing left no entry.
-    assert [e["action"] for e in trail["entries"]] == ["key.delete", "config.delete", "config.put", "key.put"]
-    assert "nextCursor" not in trail
-    assert export["userId"] == "local-user" and export["audit"] == trail["entries"] and export["keys"] == []
+    assert [e["action"] for e in trail["entries"]] == [
+        "key.delete", "custom_provider.delete", "config.put", "custom_provider.put", "config.delete"
+    ]  # fmt: skip
+    assert trail["nextCursor"]  # five of the seven changes
+    assert export["userId"] == "local-user" and export["audit"][:5] == trail["entries"] and export["keys"] == []
+    assert export["customProviders"] == []
 
 
-def run_tour(base: str) -> subprocess.CompletedProcess[str]:
+def run_tour(base: str, endpoint: str) -> subprocess.CompletedProcess[str]:
     script = tour().replace("BASE=http://127.0.0.1:3000", f"BASE={base}", 1)
+    script = script.replace("ENDPOINT=http://127.0.0.1:3002/openai/v1", f"ENDPOINT={endpoint}", 1)
     # Each curl also prints its status after its answer; nothing else of the block changes.
     wrapper = f'curl() {{ command curl -w "\\n{STATUS_MARK}%{{http_code}}\\n" "$@"; }}\n'
     return subprocess.run(

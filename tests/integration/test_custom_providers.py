@@ -469,3 +469,108 @@ def test_export_and_erasure_include_custom_providers(api, aws, server, endpoint)
     assert answer["complete"] is True and answer["secretDeleted"] is True
     assert api.get("/api/custom-providers").data["providers"] == []
     assert aws.user_secret("user-a") is None
+
+
+# ---- TLS is verified for the host name while the connection goes to the checked address ---------------------
+
+
+def _certificate(names: list[str]):
+    """A throwaway CA and a server certificate for `names`, as PEM files' bytes."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return ca.public_bytes(pem), leaf.public_bytes(pem) + key_pem
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path, monkeypatch):
+    """An https endpoint on loopback whose certificate names `llm.internal.test` (or, asked, another name), the
+    client trusting the test CA, and the name allowlisted by the operator (so it may resolve to loopback)."""
+    import ssl
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from infra.provider_standin import StandInHandler, models_body
+    from modelconfig.providers import client
+
+    servers, names_seen = [], []
+
+    def start(cert_names: list[str]):
+        ca_pem, server_pem = _certificate(cert_names)
+        (tmp_path / "ca.pem").write_bytes(ca_pem)
+        (tmp_path / "server.pem").write_bytes(server_pem)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tmp_path / "server.pem")
+        context.sni_callback = lambda sock, name, ctx: names_seen.append(name)
+
+        class Handler(StandInHandler):
+            def do_GET(self):
+                self.send_json(200, models_body(self.path))
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        trusted = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        monkeypatch.setattr(client, "_ssl_context", lambda: trusted)
+        client._client.cache_clear()
+        return httpd.server_address[1]
+
+    monkeypatch.setenv("CUSTOM_PROVIDER_ALLOWED_HOSTS", "llm.internal.test")
+    from tests.support.aws import reset_caches
+
+    reset_caches()
+    yield start, names_seen
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+    client._client.cache_clear()
+
+
+def test_tls_is_verified_for_the_host_name_at_the_checked_address(api, aws, network, tls_endpoint):
+    start, names_seen = tls_endpoint
+    network.resolve("llm.internal.test", ["127.0.0.1"])
+    port = start(["llm.internal.test"])
+    saved = add(api, f"https://llm.internal.test:{port}/v1")
+    assert "verifyError" not in saved and saved["models"] == ["standin-model"]
+    assert names_seen == ["llm.internal.test"]  # SNI carried the name, while the socket went to 127.0.0.1
+    assert network.connects == [("127.0.0.1", port)]
+
+
+def test_a_certificate_for_another_name_fails_the_handshake(api, aws, network, tls_endpoint):
+    start, _ = tls_endpoint
+    network.resolve("llm.internal.test", ["127.0.0.1"])
+    port = start(["elsewhere.test"])
+    reply = put(api, "lab", {"baseUrl": f"https://llm.internal.test:{port}/v1", "apiKey": CUSTOM_KEY, "models": ["m"]})
+    assert reply.status == 200 and reply.data["verifyError"] == "could not reach provider (TLS handshake failed)"
