@@ -326,7 +326,9 @@ def serve(host: str, port: int, *, embedded: bool, fresh: bool = False, ready: t
     started = time.perf_counter()
     from infra.provider_standin import stand_in_for_unset
 
-    standin = stand_in_for_unset(port=port + 2 if port else 0) if embedded else None  # offline, every provider without a key or URL
+    standin = (
+        stand_in_for_unset(port=port + 2 if port else 0) if embedded else None
+    )  # offline, every provider without a key or URL
     with LocalAws.start(embedded=embedded, port=port + 1 if port else 0) as aws:
         aws.apply_environment(*runtime.functions(aws.refs))
         if aws.embedded:  # for `make invoke` pointed at this AWS: the same providers and table

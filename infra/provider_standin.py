@@ -6,7 +6,8 @@ It speaks each wire format the service uses: OpenAI and Grok chat completions, A
 every provider that has neither a key (`OPENAI_API_KEY`, ...) nor a base URL (`OPENAI_BASE_URL`, ...) set,
 and makes those providers platform-enabled with a stand-in key; a real key or base URL switches it off for
 that provider. Its OpenAI endpoint (`/openai/v1`) also serves as a custom provider: `make run` allowlists the
-stand-in's host:port (CUSTOM_PROVIDER_ALLOWED_HOSTS) and nothing else of this machine. The tests' provider server (tests/provider_server.py) extends it with misbehaviours.
+stand-in's host:port (CUSTOM_PROVIDER_ALLOWED_HOSTS) and nothing else of this machine. The tests' provider
+server (tests/provider_server.py) extends it with misbehaviours.
 """
 
 from __future__ import annotations

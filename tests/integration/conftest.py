@@ -14,6 +14,7 @@ from tests.provider_server import ProviderServer
 from tests.support.api import Api
 from tests.support.aws import Aws, attribute_handlers, mocked_aws, reset_caches
 from tests.support.constants import PLATFORM_KEYS, PLATFORM_SECRET
+from tests.support.network import network  # noqa: F401  (the fake network fixture: no traffic off loopback)
 from tests.support.workers import SharedAws
 
 

@@ -14,7 +14,6 @@ from modelconfig import resolve
 from modelconfig.providers import egress
 from tests.support.api import Api
 from tests.support.constants import PLATFORM_KEYS, PLATFORM_SECRET, PRO
-from tests.support.network import network  # noqa: F401  (the fixture)
 
 CUSTOM_KEY = "sk-custom-0123456789abcdef"
 PUBLIC = "93.184.215.14"  # a public address: the guard lets it through, the test refuses the connection
@@ -60,9 +59,7 @@ def invoke(name: str, event: dict):
 def credentials(server) -> set[str]:
     """Every credential the endpoint ever received, in any header that carries one."""
     seen = [*server.checks, *server.seen]
-    return {
-        s.headers[h] for s in seen for h in ("authorization", "x-api-key", "x-goog-api-key") if h in s.headers
-    }
+    return {s.headers[h] for s in seen for h in ("authorization", "x-api-key", "x-goog-api-key") if h in s.headers}
 
 
 # ---- the routes ------------------------------------------------------------------------------------------------
@@ -332,7 +329,9 @@ def test_custom_models_serve_only_actions_that_allow_any_model(api, aws, server,
     assert refused.status == 400 and "not allowed" in refused.error["message"]
     unlisted = api.put("/api/model-configs/blueprint", {"modelName": "custom/lab/other"})
     assert unlisted.status == 400 and "does not list model 'other'" in unlisted.error["message"]
-    fallback = api.put("/api/model-configs/deepDebugger", {"modelName": PRO, "fallbackModel": "custom/lab/standin-model"})
+    fallback = api.put(
+        "/api/model-configs/deepDebugger", {"modelName": PRO, "fallbackModel": "custom/lab/standin-model"}
+    )
     assert fallback.status == 200
     merged = api.get("/api/model-configs/blueprint").data["config"]
     assert merged["name"] == "custom/lab/standin-model" and merged["isUserOverride"] is True

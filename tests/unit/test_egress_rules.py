@@ -95,7 +95,5 @@ def test_a_custom_model_id_is_accepted_by_shape_only():
 
 def test_only_actions_that_allow_any_model_take_custom_models():
     allowing = sorted(a.key for a in CATALOG.actions.values() if a.allows("custom/lab/m"))
-    assert allowing == sorted(
-        a.key for a in CATALOG.actions.values() if a.constraint is None or a.constraint.any_model
-    )
+    assert allowing == sorted(a.key for a in CATALOG.actions.values() if a.constraint is None or a.constraint.any_model)
     assert "phaseGeneration" in allowing and "templateSelection" not in allowing
