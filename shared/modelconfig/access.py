@@ -201,7 +201,7 @@ def _custom_denial(
     name, model = custom
     provider = grants.custom.get(name)
     if provider is None:
-        return Denial(CUSTOM_PROVIDER_GONE, f"custom provider '{name}' no longer exists", custom_provider_id(name))
+        return Denial(CUSTOM_PROVIDER_GONE, f"you have no custom provider '{name}'", custom_provider_id(name))
     if model not in provider.models:
         return Denial(f"{role}_not_offered", f"custom provider '{name}' does not list model '{model}'")
     return None

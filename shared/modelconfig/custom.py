@@ -123,6 +123,8 @@ def put_provider(
     existing = customproviders.query(user_id, consistent=True)
     seen = existing.get(name)
     limit = settings().custom_provider_limit
+    if limit == 0:
+        raise InvalidInput("custom providers are turned off on this platform (CUSTOM_PROVIDER_LIMIT is 0)")
     if seen is None and len(existing) >= limit:
         raise InvalidInput(f"at most {limit} custom providers; delete one first (DELETE /api/custom-providers/<name>)")
     limits.count_key_write(user_id)  # before the check and any write: a refused request calls and stores nothing

@@ -349,7 +349,7 @@ def test_another_users_custom_model_is_theirs_alone(api, aws, server, endpoint):
         {"agentActionName": "blueprint", "tempConfig": {"modelName": "custom/lab/standin-model"}},
     )
     assert tested.data["testResult"] == tested.data["testResult"] | {"success": False}
-    assert "custom provider 'lab' no longer exists" in tested.data["testResult"]["error"]
+    assert tested.data["testResult"]["error"] == "you have no custom provider 'lab'"
     assert server.seen == []
     answer = invoke("ResolveFunction", {"userId": "user-b", "agentActions": ["blueprint"]})
     assert answer["resolved"]["blueprint"]["provider"] != "custom/lab"

@@ -18,7 +18,7 @@ The lease outlives the key functions' timeout, so a lease can only be taken over
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from modelconfig import clock
@@ -52,7 +52,7 @@ class KeyChange(NamedTuple):
     put: list[KeyRecord]
     delete: list[str]
     audited: list[Change]
-    custom: list[CustomChange] = []
+    custom: Sequence[CustomChange] = ()
 
 
 def change(user_id: str, apply: Callable[[dict[str, str]], KeyChange], by: Actor = USER) -> None:
