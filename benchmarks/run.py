@@ -59,8 +59,9 @@ PLATFORM_SECRET_READERS = ("PutConfigFunction", "ListByokProvidersFunction")
 # Functions also timed with Tracing=Active: a read route and a key write.
 TRACED = ("ListConfigsFunction", "PutKeyFunction")
 OPUS = "anthropic/claude-opus-4-5"
-USER_KEY = "sk-ant-bench-0123456789abcdef"
-rotation = itertools.count()  # the loopback provider accepts it (any key without 'invalid')
+USER_KEY = "sk-ant-bench-0123456789abcdef"  # the loopback provider accepts it (any key without 'invalid')
+rotation = itertools.count()  # a new key for each replace: the same key again leaves the secret as it is
+CUSTOM_MODEL = "custom/lab/standin-model"  # the stand-in's one model, on the user's endpoint named `lab`
 DOCS = runtime.ROOT / "docs" / "benchmarks.md"
 # Limits high enough that repeated requests of one bench user are never refused: each still pays its counter.
 HIGH_LIMITS = {
@@ -174,12 +175,12 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
                     lambda: api.post("/api/model-configs/reset-all"),
                     put_all,
                 ),
-                ("PUT /api/custom-providers/{name} (with a key; the check is one GET through the guard)", add_custom, None),
-                ("PUT /api/custom-providers/{name} (no key: no secret written)", lambda: add_custom("open", False), None),
+                ("PUT /api/custom-providers/{name} (a key; the check is one GET through the guard)", add_custom, None),
+                ("PUT /api/custom-providers/{name} (no key: no secret written)", lambda: add_custom("open", 0), None),
                 ("GET /api/custom-providers", lambda: api.get("/api/custom-providers"), None),
                 (
                     "PUT /api/model-configs/{agentAction} (a custom model)",
-                    lambda: api.put("/api/model-configs/phaseImplementation", {"modelName": "custom/lab/standin-model"}),
+                    lambda: api.put("/api/model-configs/phaseImplementation", {"modelName": CUSTOM_MODEL}),
                     None,
                 ),
                 (
