@@ -573,3 +573,20 @@ def test_a_certificate_for_another_name_fails_the_handshake(api, aws, network, t
     port = start(["elsewhere.test"])
     reply = put(api, "lab", {"baseUrl": f"https://llm.internal.test:{port}/v1", "apiKey": CUSTOM_KEY, "models": ["m"]})
     assert reply.status == 200 and reply.data["verifyError"] == "could not reach provider (TLS handshake failed)"
+
+
+def test_the_secret_holds_custom_keys_beside_byok_keys_through_its_whole_life(api, aws, server, endpoint):
+    from tests.support.constants import GROK_KEY
+
+    add(api, endpoint)
+    assert api.put("/api/byok-keys/grok", {"apiKey": GROK_KEY}).status == 200
+    assert aws.user_secret("user-a") == {"custom/lab": CUSTOM_KEY, "grok": GROK_KEY}
+    calls = aws.count_calls()
+    assert api.delete("/api/custom-providers/lab").status == 200
+    assert calls["secretsmanager.PutSecretValue"] == 1 and aws.user_secret("user-a") == {"grok": GROK_KEY}
+    assert [p["provider"] for p in api.get("/api/byok-keys").data["providers"] if p["hasValidKey"]] == ["grok"]
+    api.delete("/api/byok-keys/grok")  # the last key: the secret is scheduled for deletion
+    assert aws.user_secret("user-a") is None
+    calls = aws.count_calls()
+    add(api, endpoint)  # the name is still taken: restored, then written
+    assert calls["secretsmanager.RestoreSecret"] == 1 and aws.user_secret("user-a") == {"custom/lab": CUSTOM_KEY}
