@@ -38,17 +38,23 @@ def main() -> None:
     if mode == "floor":
         import os
 
+        started = time.perf_counter()
         import boto3
 
+        imported = time.perf_counter()
         boto3.client("dynamodb").get_item(
             TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "USER#x"}, "sk": {"S": "CONFIG#blueprint"}}
         )
+        print(f"split {imported - started:.6f} {time.perf_counter() - imported:.6f}", flush=True)
         return
     source, handler_name, event_path = sys.argv[2], sys.argv[3], sys.argv[4]
+    started = time.perf_counter()
     module = load(source)
+    imported = time.perf_counter()
     with open(event_path, encoding="utf-8") as f:
         event = json.load(f)
     result = getattr(module, handler_name)(event, Context())
+    print(f"split {imported - started:.6f} {time.perf_counter() - imported:.6f}", flush=True)  # import, request
     status = result.get("statusCode", 200) if isinstance(result, dict) else 200
     if status >= 500 or status == 429:  # a spent limit answers before the work this run is meant to time
         raise SystemExit(f"{mode}: {status} {result}")

@@ -220,7 +220,10 @@ def calls_per_route() -> list[tuple[str, dict[str, int]]]:
 Cold = tuple[str, float, float, float, float, float]  # name, wall ms, x floor, CPU ms, x floor, x floor (1.1 method)
 
 
-def cold_starts(runs: int) -> list[Cold]:
+Breakdown = dict[str, dict[str, float]]  # function -> part of its cold start -> median ms
+
+
+def cold_starts(runs: int) -> tuple[list[Cold], Breakdown]:
     """Per function: median wall and CPU ms over `runs` pairs, each pair a floor then the function, run back to
     back; its ratio is the median of its times over the median of the floors it was paired with. Beside it, the
     1.1 method's ratio from the same runs: the median over rounds of its time over that round's floor."""
@@ -233,7 +236,7 @@ def cold_starts(runs: int) -> list[Cold]:
         provider.stop()
 
 
-def _cold_starts(runs: int, provider: Any) -> list[Cold]:
+def _cold_starts(runs: int, provider: Any) -> tuple[list[Cold], Breakdown]:
     with LocalAws.start(embedded=True) as aws, tempfile.TemporaryDirectory() as scratch:
         fns = runtime.functions(aws.refs)
         cold = str(runtime.ROOT / "benchmarks" / "cold.py")
@@ -281,6 +284,7 @@ def _cold_starts(runs: int, provider: Any) -> list[Cold]:
                 floors.append(measured_floor[0])
             round_floors.append(floors)
 
+        breakdown = {name: _where_the_time_goes(argv, env) for name, argv, env in [floor, *jobs] if name in BROKEN_DOWN}
         every_floor = [f for name in pairs for f, _fn in pairs[name]]
         rows: list[Cold] = [
             (
@@ -308,7 +312,80 @@ def _cold_starts(runs: int, provider: Any) -> list[Cold]:
                     old,
                 )
             )
-    return rows
+    return rows, breakdown
+
+
+BROKEN_DOWN = (
+    "floor",
+    "ListConfigsFunction",
+    "TestConfigFunction, calling a provider",
+    "PutCustomProviderFunction, checking the endpoint",
+)
+
+
+def _group(module: str) -> str | None:
+    """The part of the cold start a module belongs to, for the breakdown; None for the standard library, whose
+    modules count for whoever imported them first (asyncio for Powertools' AppSync resolver, ssl for httpx)."""
+    top = module.split(".", 1)[0]
+    if top == "aws_lambda_powertools":
+        part = module.split(".")[1] if "." in module else ""
+        return {
+            "event_handler": "Powertools event handler (all its resolvers, validation)",
+            "logging": "Powertools Logger",
+            "metrics": "Powertools Metrics",
+            "tracing": "Powertools Tracer",
+        }.get(part, "Powertools, shared parts")
+    groups = {
+        ("botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3"): "boto3 and botocore",
+        ("pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection"): "pydantic",
+        ("httpx", "httpcore", "h11", "idna", "sniffio", "anyio"): "httpx and httpcore",
+        ("ssl", "_ssl", "certifi"): "TLS: ssl and the trust store (botocore's too)",
+        ("modelconfig", "handler_module"): "the service's own modules",
+    }
+    found = next((label for tops, label in groups.items() if top in tops), None)
+    if found is None and top not in sys.stdlib_module_names and not top.startswith("_"):
+        return f"other: {top}"
+    return found
+
+
+def _import_groups(stderr: str) -> dict[str, float]:
+    """`-X importtime`'s self times summed per group; a standard-library module counts for its nearest importer
+    that is not one (the report is post-order: a line's children are the deeper lines just before it)."""
+    nodes: list[tuple[int, str, float]] = []
+    for line in stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            name = parts[2]
+            nodes.append(((len(name) - len(name.lstrip()) - 1) // 2, name.strip(), int(parts[0]) / 1000))
+    totals: dict[str, float] = {}
+    inherited: dict[int, str] = {}  # depth -> the group children at depth + 1 inherit, known once their parent is
+    # Walk backwards: a parent comes after its children, so backwards each node follows its parent.
+    for depth, name, ms in reversed(nodes):
+        parent = inherited.get(depth - 1, "the interpreter's start and the standard library")
+        group = _group(name) or parent
+        inherited[depth] = group
+        totals[group] = totals.get(group, 0.0) + ms
+    return totals
+
+
+def _where_the_time_goes(argv: list[str], env: dict[str, str], runs: int = 5) -> dict[str, float]:
+    """Median ms of: the import (of the handler, or of boto3 for the floor), the first request (or the floor's
+    client and call), and each group's own import time (`_import_groups`)."""
+    samples: list[dict[str, float]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [argv[0], "-X", "importtime", *argv[1:]], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        found = _import_groups(done.stderr)
+        split = next((line.split() for line in done.stdout.splitlines() if line.startswith("split ")), None)
+        if split is not None:
+            found[IMPORT], found[FIRST] = float(split[1]) * 1000, float(split[2]) * 1000
+        samples.append(found)
+    keys = {k for sample in samples for k in sample}
+    return {k: statistics.median(sample.get(k, 0.0) for sample in samples) for k in keys}
+
+
+IMPORT, FIRST = "import (the handler's; the floor's boto3)", "first request (the floor's: client and call)"
 
 
 def lambda_sys_path() -> tuple[str, str]:
@@ -837,6 +914,39 @@ def fuzz() -> str:
 # ---- report -----------------------------------------------------------------------------------------------
 
 
+def cost_breakdown(costs: Breakdown) -> list[str]:
+    """Where a cold start's time goes: each group's import time, and the first request, per function measured."""
+    if not costs:
+        return []
+    names = [n for n in BROKEN_DOWN if n in costs]
+    groups = sorted(
+        (
+            g
+            for g in {g for n in names for g in costs[n]} - {IMPORT, FIRST}
+            if max(c.get(g, 0) for c in costs.values()) >= 1
+        ),
+        key=lambda g: -max(costs[n].get(g, 0.0) for n in names),
+    )
+    lines = [
+        "### Where the time goes",
+        "",
+        "`-X importtime` of the same processes (5 runs each, median ms). Each module's own import time is summed "
+        "per group, so nothing counts twice; a standard-library module counts for the package that imported it "
+        "first (asyncio for Powertools' AppSync resolver, ssl for httpx). The flag slows imports: read the shares, "
+        "not the sums. The last two rows are wall clock without the flag's overhead removed: the import, then the "
+        "first request (the SDK's session and first client, which the floor pays too, each model's first "
+        "validation, a provider's TLS context and connection).",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for group in [*groups, IMPORT, FIRST]:
+        cells = " | ".join(f"{costs[n].get(group, 0.0):.0f}" for n in names)
+        lines.append(f"| {group} | {cells} |")
+    lines.append("")
+    return lines
+
+
 def report(results: dict[str, Any]) -> str:
     lines = [
         "# Benchmarks",
@@ -876,6 +986,7 @@ def report(results: dict[str, Any]) -> str:
             f"| {n} | {w:.0f} | {wr:.2f} | {c:.0f} | {cr:.2f} | {old:.2f} |" for n, w, wr, c, cr, old in results["cold"]
         ]
         lines.append("")
+        lines += cost_breakdown(results.get("cold_costs", {}))
     if "warm" in results:
         lines += [
             "## Warm latency in-process against moto (median)",
@@ -1000,7 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
     if "calls" in wanted:
         results["calls"] = calls_per_route()
     if "cold" in wanted:
-        results["cold"] = cold_starts(args.runs)
+        results["cold"], results["cold_costs"] = cold_starts(args.runs)
         results["cold_runs"] = args.runs
     if "warm" in wanted:
         results["warm"] = warm_latency(200)
