@@ -35,6 +35,7 @@ from modelconfig.providers import egress
 from modelconfig.providers.wire import UnexpectedResponse, WireRequest
 
 MAX_RESPONSE_BYTES = 256 * 1024
+MAX_CUSTOM_RESPONSE_BYTES = 1024 * 1024  # SPEC section 13: a user's endpoint's answer over 1 MB is cut off
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_WAIT_SECONDS = 2.0  # a provider asking for a longer wait gets no retry: the test answers at once
 MAX_SHOWN_RETRY_AFTER = 86_400  # a provider's retry-after above a day is shown as "over a day", not as 309 digits
@@ -200,21 +201,29 @@ def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallRes
 
 # ---- users' own endpoints, through the egress guard ------------------------------------------------------------
 
-MAX_CUSTOM_RESPONSE_BYTES = 1024 * 1024  # SPEC section 13: an answer over 1 MB is cut off
 
-
-def call_custom(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
-    """One request to a user's own endpoint through the guard: no retry, no redirect, one deadline, 1 MB."""
+def _ask_guarded(request: WireRequest, timeout_seconds: float) -> tuple[int, httpx.Headers, bytes] | str:
+    """One request to a user's own endpoint through the guard (no retry, no redirect, one deadline, 1 MB): its
+    answer, or why none came, as a short message. A URL or an address the guard refuses raises egress.Refused."""
     started = time.monotonic()
     try:
         with _until(started + timeout_seconds):
-            status, headers, body = _send(_client(guarded=True), request, timeout_seconds, guarded=True)
+            return _send(_client(guarded=True), request, timeout_seconds, guarded=True)
+    except httpx.TimeoutException:
+        return _timed_out(started)
+    except (httpx.HTTPError, _TooLarge) as exc:
+        return _transport_error(exc)
+
+
+def call_custom(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:
+    """A model call to a user's own endpoint (a test), through the guard."""
+    try:
+        answer = _ask_guarded(request, timeout_seconds)
     except egress.Refused as exc:
         return CallResult(None, str(exc))
-    except httpx.TimeoutException:
-        return CallResult(None, _timed_out(started))
-    except (httpx.HTTPError, _TooLarge) as exc:
-        return CallResult(None, _transport_error(exc))
+    if isinstance(answer, str):
+        return CallResult(None, answer)
+    status, headers, body = answer
     if 200 <= status < 300:
         return _read(request, body)
     return CallResult(None, describe_status(status, headers, body, provider))
@@ -230,17 +239,11 @@ class ModelList(NamedTuple):
 
 def list_models(request: WireRequest, provider: str, timeout_seconds: float) -> ModelList:
     """GET a custom endpoint's model list through the guard (the check on save): its `data[].id`, when it answers
-    one; no retry, no redirect, one deadline, 1 MB."""
-    started = time.monotonic()
-    try:
-        with _until(started + timeout_seconds):
-            status, headers, body = _send(_client(guarded=True), request, timeout_seconds, guarded=True)
-    except egress.Refused:
-        raise  # the URL's rule, a 400 of its own
-    except httpx.TimeoutException:
-        return ModelList(None, None, _timed_out(started))
-    except (httpx.HTTPError, _TooLarge) as exc:
-        return ModelList(None, None, _transport_error(exc))
+    one. egress.Refused passes on: the URL's rule, a 400 of its own."""
+    answer = _ask_guarded(request, timeout_seconds)
+    if isinstance(answer, str):
+        return ModelList(None, None, answer)
+    status, headers, body = answer
     if status in (401, 403):
         return ModelList(False, None, describe_status(status, headers, body, provider))
     if not 200 <= status < 300:
