@@ -590,3 +590,20 @@ def test_the_secret_holds_custom_keys_beside_byok_keys_through_its_whole_life(ap
     calls = aws.count_calls()
     add(api, endpoint)  # the name is still taken: restored, then written
     assert calls["secretsmanager.RestoreSecret"] == 1 and aws.user_secret("user-a") == {"custom/lab": CUSTOM_KEY}
+
+
+def test_the_lambda_runtime_api_stays_out_of_reach_even_allowlisted(api, aws, server, monkeypatch):
+    """An operator who allowlists loopback (any port) still cannot open the Runtime API to users: a request
+    reaching it could take the next invocation's event."""
+    port = server.server_address[1]
+    monkeypatch.setenv("CUSTOM_PROVIDER_ALLOWED_HOSTS", "127.0.0.1,localhost")
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", f"127.0.0.1:{port}")  # the provider server plays the Runtime API
+    from tests.support.aws import reset_caches
+
+    reset_caches()
+    for host in ("127.0.0.1", "localhost"):
+        reply = put(api, "lab", {"baseUrl": f"http://{host}:{port}/2018-06-01/runtime", "apiKey": CUSTOM_KEY})
+        assert reply.status == 400 and "the Lambda runtime's own endpoint" in reply.error["message"]
+    assert server.checks == [] and server.seen == []
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # any other loopback port: the allowlist holds
+    assert add(api, f"http://127.0.0.1:{port}/openai/v1")["models"] == ["standin-model"]

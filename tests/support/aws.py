@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -64,6 +65,8 @@ def reset_caches() -> None:
     secrets.reset_platform_cache()
     resolve.reset_cache()
     egress.reset_cache()
+    if "modelconfig.providers.client" in sys.modules:  # a fresh instance has no pooled provider connections
+        sys.modules["modelconfig.providers.client"]._client.cache_clear()
 
 
 @dataclass

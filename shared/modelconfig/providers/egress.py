@@ -15,12 +15,14 @@ the address check before resolve hands a key out. Every one of them passes here:
   and connect cannot move it.
 
 A refusal names the rule, never an address: a user must not learn the service's internal network by probing.
-The Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`, on loopback) is out of reach by the same rule.
+The Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`, on loopback) is out of reach by the same rule, and stays out of
+reach even when an operator allowlists a loopback host: its port on this machine is always refused.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -182,7 +184,25 @@ def check(host: str, port: int, timeout: float) -> list[str]:
     addresses = lookup(host, port, timeout)
     if not allowlisted_host(host, port):
         judge(addresses)
+    if port == _runtime_api_port() and any(_on_this_machine(a) for a in addresses):
+        # Even an allowlisted host: a request to the Runtime API could take the next invocation's event.
+        raise Refused("baseUrl: that is the Lambda runtime's own endpoint, which no request may reach")
     return addresses
+
+
+def _runtime_api_port() -> int | None:
+    """The port of the Lambda Runtime API on this machine (`AWS_LAMBDA_RUNTIME_API`, host:port), if any."""
+    _, _, port = os.environ.get("AWS_LAMBDA_RUNTIME_API", "").rpartition(":")
+    return int(port) if port.isdigit() else None
+
+
+def _on_this_machine(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    inner = _wrapped(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return (inner or ip).is_loopback or (inner or ip).is_unspecified
 
 
 # ---- resolve's re-check, cached ---------------------------------------------------------------------------------
