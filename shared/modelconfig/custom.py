@@ -120,11 +120,11 @@ def put_provider(
     key = clean_key(body.apiKey.get_secret_value()) if body.apiKey is not None else None
     if not check and body.models is None:
         raise InvalidInput("models: list the endpoint's models, or let the check on save read them (verify=true)")
-    existing = customproviders.query(user_id, consistent=True)
-    seen = existing.get(name)
     limit = settings().custom_provider_limit
     if limit == 0:
         raise InvalidInput("custom providers are turned off on this platform (CUSTOM_PROVIDER_LIMIT is 0)")
+    existing = customproviders.query(user_id, consistent=True)
+    seen = existing.get(name)
     if seen is None and len(existing) >= limit:
         raise InvalidInput(f"at most {limit} custom providers; delete one first (DELETE /api/custom-providers/<name>)")
     limits.count_key_write(user_id)  # before the check and any write: a refused request calls and stores nothing

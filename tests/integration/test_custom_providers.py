@@ -607,3 +607,13 @@ def test_the_lambda_runtime_api_stays_out_of_reach_even_allowlisted(api, aws, se
     assert server.checks == [] and server.seen == []
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # any other loopback port: the allowlist holds
     assert add(api, f"http://127.0.0.1:{port}/openai/v1")["models"] == ["standin-model"]
+
+
+def test_a_zero_limit_turns_custom_providers_off(api, aws, endpoint, monkeypatch):
+    monkeypatch.setenv("CUSTOM_PROVIDER_LIMIT", "0")
+    from modelconfig.settings import settings
+
+    settings.cache_clear()
+    calls = aws.count_calls()
+    reply = put(api, "lab", {"baseUrl": endpoint, "models": ["m"]}, query={"verify": "false"})
+    assert reply.status == 400 and "turned off" in reply.error["message"] and calls == {}
