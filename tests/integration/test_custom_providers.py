@@ -617,3 +617,16 @@ def test_a_zero_limit_turns_custom_providers_off(api, aws, endpoint, monkeypatch
     calls = aws.count_calls()
     reply = put(api, "lab", {"baseUrl": endpoint, "models": ["m"]}, query={"verify": "false"})
     assert reply.status == 400 and "turned off" in reply.error["message"] and calls == {}
+
+
+def test_a_keyless_endpoint_resolves_without_a_key_and_without_an_error(api, aws, server, endpoint):
+    add(api, endpoint, "open", key=None)
+    api.put("/api/model-configs/blueprint", {"modelName": "custom/open/standin-model"})
+    calls = aws.count_calls()
+    answer = invoke("ResolveFunction", {"userId": "user-a", "agentActions": ["blueprint"]})["resolved"]["blueprint"]
+    assert answer == answer | {"provider": "custom/open", "keySource": None, "apiKey": None, "error": None}
+    # one secret read: the platform's keys, for the default fallback; the user's secret is never asked for
+    assert calls["secretsmanager.GetSecretValue"] == 1 and aws.user_secret("user-a") is None
+    result = api.post("/api/model-configs/test", {"agentActionName": "blueprint"}).data["testResult"]
+    assert result["success"] is True and "keySource" not in result
+    assert "authorization" not in server.seen[-1].headers
