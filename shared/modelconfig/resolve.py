@@ -10,6 +10,10 @@ cached secret is reused only while every key status it was read with has the sam
 or replaced key is never served from cache. Platform keys come from their 5-minute cache. `lastUsedAt` of a
 served user key is written when it is unset or over an hour old, so at most once an hour per key.
 
+A model of the user's own endpoint (`custom/<name>/<model>`, SPEC section 13) resolves to that endpoint with
+the user's key only, and only after the egress guard judges the host's addresses again (a verdict kept at most
+60 s per host): a host that now resolves inside gets no key.
+
 The answer carries keys: it is never logged, and nothing here logs a key.
 """
 
