@@ -21,8 +21,7 @@ from collections.abc import Callable
 from modelconfig import clock, configs, limits
 from modelconfig.catalog import CATALOG
 from modelconfig.errors import InvalidInput, NotFound
-from modelconfig.keys import MAX_VERIFY_ERROR, clean_key
-from modelconfig.observability import logger
+from modelconfig.keys import check_outcome, check_timeout, clean_key
 from modelconfig.providers import egress, wire
 from modelconfig.records import USER, Actor, Change, CustomProviderRecord, custom_provider_id, preview
 from modelconfig.schemas import (
@@ -33,7 +32,7 @@ from modelconfig.schemas import (
     CustomProvidersData,
     KeyDeletedData,
 )
-from modelconfig.settings import LAMBDA_MARGIN_SECONDS, settings
+from modelconfig.settings import settings
 from modelconfig.storage import customproviders, keystore, partitions
 from modelconfig.storage.keystore import CustomChange, KeyChange
 
@@ -81,7 +80,7 @@ def _check(
 ) -> tuple[list[str] | None, str | None]:
     """GET {baseUrl}/models through the guard: (its model ids, or None; why the check failed, or None). A key the
     endpoint rejects, or a URL the guard refuses, is InvalidInput and nothing is stored."""
-    timeout = min(settings().key_verify_timeout_seconds, time_left() - LAMBDA_MARGIN_SECONDS)
+    timeout = check_timeout(time_left)
     if timeout <= 0:
         return None, "no time left to check the endpoint"
     from modelconfig.providers import client  # httpx loads only when an endpoint is called
@@ -91,11 +90,7 @@ def _check(
         listing = client.list_models(wire.key_check("openai-chat", base_url, key or ""), provider, timeout)
     except egress.Refused as exc:
         raise InvalidInput(str(exc)) from None
-    outcome = {True: "accepted", False: "rejected", None: "unchecked"}[listing.accepted]
-    logger.info("custom provider check", extra={"outcome": outcome, "error": listing.error})
-    if listing.accepted is False:
-        raise InvalidInput(f"the provider rejected this key ({listing.error})")
-    return listing.models, listing.error[:MAX_VERIFY_ERROR] if listing.error is not None else None
+    return listing.models, check_outcome("custom provider check", listing.accepted, listing.error)
 
 
 def put_provider(

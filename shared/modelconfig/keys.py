@@ -88,22 +88,34 @@ def _check_expiry(expires_at: str | None) -> None:
         raise InvalidInput(f"expiresAt: at most {MAX_EXPIRY_DAYS} days ahead")
 
 
+def check_timeout(time_left: Callable[[], float]) -> float:
+    """The one deadline of a check on save: KEY_VERIFY_TIMEOUT_SECONDS, never past the Lambda's own remaining time
+    less its margin (zero or less: no time left to ask)."""
+    return min(settings().key_verify_timeout_seconds, time_left() - LAMBDA_MARGIN_SECONDS)
+
+
+def check_outcome(what: str, accepted: bool | None, error: str | None, **extra: str) -> str | None:
+    """Log a check on save's outcome (`what`, e.g. "key check"), and read it as the rules do: InvalidInput when the
+    provider rejected the key; otherwise None when it accepted it, or why the check failed (`verifyError`)."""
+    outcome = {True: "accepted", False: "rejected", None: "unchecked"}[accepted]
+    logger.info(what, extra={**extra, "outcome": outcome, "error": error})
+    if accepted is False:
+        raise InvalidInput(f"the provider rejected this key ({error})")
+    return error[:MAX_VERIFY_ERROR] if error is not None else None
+
+
 def verify(provider: str, key: str, time_left: Callable[[], float]) -> str | None:
     """Ask the provider whether `key` works (SPEC section 4): InvalidInput when it rejects the key; otherwise
     None when it accepted it, or why the check itself failed (the key is then stored unverified)."""
     wire_format = CATALOG.providers[provider].wire
     assert wire_format is not None  # every BYOK provider has a wire format
-    timeout = min(settings().key_verify_timeout_seconds, time_left() - LAMBDA_MARGIN_SECONDS)
+    timeout = check_timeout(time_left)
     if timeout <= 0:
         return "no time left to check the key"
     from modelconfig.providers import client  # httpx loads only when a provider is called
 
     verdict = client.check_key(wire.key_check(wire_format, settings().base_urls[provider], key), provider, timeout)
-    outcome = {True: "accepted", False: "rejected", None: "unchecked"}[verdict.accepted]
-    logger.info("key check", extra={"provider": provider, "outcome": outcome, "error": verdict.error})
-    if verdict.accepted is False:
-        raise InvalidInput(f"the provider rejected this key ({verdict.error})")
-    return verdict.error[:MAX_VERIFY_ERROR] if verdict.error is not None else None
+    return check_outcome("key check", verdict.accepted, verdict.error, provider=provider)
 
 
 def put_key(
