@@ -244,6 +244,7 @@ class NoKey(Exception):
 
 
 PLATFORM_UNREADABLE = "could not read the platform's API keys: the key store is unavailable"
+USER_KEYS_UNREADABLE = "could not read your API key: the key store is unavailable, retry shortly"
 
 
 def choose_key(
@@ -264,7 +265,7 @@ def choose_key(
         try:
             key = (read_user_keys() or {}).get(provider)
         except ServiceUnavailable:
-            raise NoKey("could not read your API key: the key store is unavailable, retry shortly") from None
+            raise NoKey(USER_KEYS_UNREADABLE) from None
         if key:
             return key, "user"
         source = "platform" if provider in grants.platform else None
@@ -277,6 +278,25 @@ def choose_key(
             raise NoKey(f"no platform API key is configured for provider '{provider}'")
         return platform_key, "platform"
     raise NoKey(grants.no_key(provider))
+
+
+def custom_key(
+    record: CustomProviderRecord, *, use_user_keys: bool, read_user_keys: Callable[[], Mapping[str, str] | None]
+) -> tuple[str, KeySource | None]:
+    """The key a call to the user's own endpoint `record` uses: the user's, read from their secret, and never a
+    platform key (the platform's keys are never sent to a URL a user chose); ("", None) for an endpoint that takes
+    no key. Raises NoKey."""
+    if not use_user_keys:
+        raise NoKey("custom providers use your own key: test with useUserKeys true")
+    if record.preview is None:
+        return "", None
+    try:
+        key = (read_user_keys() or {}).get(custom_provider_id(record.name))
+    except ServiceUnavailable:
+        raise NoKey(USER_KEYS_UNREADABLE) from None
+    if not key:
+        raise NoKey(f"no API key for custom provider '{record.name}'")
+    return key, "user"
 
 
 def platform_models() -> list[str]:

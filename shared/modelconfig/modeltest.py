@@ -18,7 +18,6 @@ from modelconfig import access, keys, limits
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, AgentAction, Model
 from modelconfig.configs import merge, overlay, require_allowed
-from modelconfig.errors import ServiceUnavailable
 from modelconfig.observability import logger
 from modelconfig.providers import wire
 from modelconfig.records import CustomProviderRecord, custom_provider_id, split_custom
@@ -107,20 +106,16 @@ def _custom_plan(
     refused = access.denial(action, model_id, grants)
     if refused is not None:
         raise _NoCall(refused.message)
-    if not use_user_keys:
-        raise _NoCall("custom providers use your own key: test with useUserKeys true")
     name, model_name = custom
     record = grants.custom[name]
-    key = ""
-    if record.preview is not None:
-        try:
-            key = (secrets.read_user_keys(user_id) or {}).get(custom_provider_id(name), "")
-        except ServiceUnavailable:
-            raise _NoCall("could not read your API key: the key store is unavailable, retry shortly") from None
-        if not key:
-            raise _NoCall(f"no API key for custom provider '{name}'")
+    try:
+        key, source = access.custom_key(
+            record, use_user_keys=use_user_keys, read_user_keys=lambda: secrets.read_user_keys(user_id)
+        )
+    except access.NoKey as reason:
+        raise _NoCall(str(reason)) from None
     model = Model(model_id, model_name, "regular", 0, custom_provider_id(name), {})
-    return _Plan(model, key, "user" if key else None, record)
+    return _Plan(model, key, source, record)
 
 
 def _call(plan: _Plan, config: MergedConfig, prompt: str, timeout: float) -> TestResult:

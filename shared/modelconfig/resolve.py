@@ -29,7 +29,7 @@ from modelconfig import access, clock, keys
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, DISABLED
 from modelconfig.configs import merge
-from modelconfig.errors import InvalidInput, ServiceUnavailable, describe
+from modelconfig.errors import InvalidInput, describe
 from modelconfig.observability import logger
 from modelconfig.providers import egress
 from modelconfig.records import KeyRecord, custom_provider_id, split_custom
@@ -97,15 +97,11 @@ def _custom_target(user_id: str, name: str, model: str, stored: partitions.UserI
     refused = egress.recheck(record.base_url)
     if refused is not None:
         return Target(model, provider, record.base_url, None, None, refused)
-    if record.preview is None:
-        return Target(model, provider, record.base_url, None, None, None)
     try:
-        key = _user_keys(user_id, stored).get(provider)
-    except ServiceUnavailable:
-        return Target(model, provider, record.base_url, None, None, "could not read your API key; retry shortly")
-    if not key:
-        return Target(model, provider, record.base_url, None, None, f"no API key for custom provider '{name}'")
-    return Target(model, provider, record.base_url, "user", key, None)
+        key, source = access.custom_key(record, use_user_keys=True, read_user_keys=lambda: _user_keys(user_id, stored))
+    except access.NoKey as reason:
+        return Target(model, provider, record.base_url, None, None, str(reason))
+    return Target(model, provider, record.base_url, source, key or None, None)
 
 
 def _target(user_id: str, model_id: str, stored: partitions.UserItems, grants: Grants, used: set[str]) -> Target:
