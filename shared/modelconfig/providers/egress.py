@@ -112,16 +112,20 @@ def _wrapped(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+def _as_judged(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`address` as the rules judge it: an IPv4 address inside an IPv6 one unwrapped; None when unreadable."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return (_wrapped(ip) if isinstance(ip, ipaddress.IPv6Address) else None) or ip
+
+
 def refusal(address: str) -> str | None:
     """Why `address` may not be called (a category, never the address), or None for a public address."""
-    try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
-    except ValueError:
+    ip = _as_judged(address)
+    if ip is None:
         return "an address that cannot be read"
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = _wrapped(ip)
-        if inner is not None:
-            ip = inner
     checks = (
         (ip.is_unspecified, "an unspecified address"),
         (ip.is_loopback, "a loopback address"),
@@ -197,12 +201,8 @@ def _runtime_api_port() -> int | None:
 
 
 def _on_this_machine(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    inner = _wrapped(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    return (inner or ip).is_loopback or (inner or ip).is_unspecified
+    ip = _as_judged(address)
+    return ip is not None and (ip.is_loopback or ip.is_unspecified)
 
 
 # ---- resolve's re-check, cached ---------------------------------------------------------------------------------
