@@ -245,12 +245,12 @@ def _cold_starts(runs: int, provider: Any) -> tuple[list[Cold], Breakdown]:
         base_env |= {"POWERTOOLS_LOG_LEVEL": "ERROR", "PYTHONPATH": path, "PYTHONNOUSERSITE": "1"}
         # The layer ships compiled bytecode (see template.yaml); let the warm-up pass write it here too.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
-        floor = ("floor", [python, cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
+        floor = ("floor", [python, "-S", cold, "floor"], base_env | {"TABLE_NAME": aws.refs["ConfigTable"]})
         jobs: list[tuple[str, list[str], dict[str, str]]] = []
         for fn in fns:
             events = sorted((runtime.ROOT / "infra" / "events").glob(f"{fn.logical_id}*.json"))
             handler = fn.handler.rsplit(".", 1)[1]
-            argv = [python, cold, fn.logical_id, str(fn.source), handler, str(events[0])]
+            argv = [python, "-S", cold, fn.logical_id, str(fn.source), handler, str(events[0])]
             # Every round writes the sample user's key again: under the template's 10 key writes a minute, later
             # rounds would time a 429 instead of the write and its key check (benchmarks/cold.py refuses a 429).
             env = base_env | fn.environment | lambda_variables(fn) | HIGH_LIMITS
@@ -271,6 +271,8 @@ def _cold_starts(runs: int, provider: Any) -> tuple[list[Cold], Breakdown]:
                 # segments go nowhere, which costs nothing on the cold start).
                 traced = env | {"POWERTOOLS_TRACE_DISABLED": "false", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
                 jobs.append((f"{fn.logical_id}, tracing on", argv, traced))
+            if fn.logical_id == "ListConfigsFunction":
+                jobs += _references(argv, env, Path(scratch))
         for _name, argv, env in [floor, *jobs]:  # one unmeasured pass fills the page cache and writes .pyc files
             _time_to_ready(argv, env)
         pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {name: [] for name, _a, _e in jobs}
@@ -409,6 +411,27 @@ def lambda_sys_path() -> tuple[str, str]:
     return str(python), os.pathsep.join(str(p) for p in (runtime.SHARED, BENCH_DIR / "layer", BENCH_DIR / "runtime"))
 
 
+BARE_STACK = "the stack alone: Powertools resolver with validation, Logger, pydantic, one client and call"
+TRIMMED = "ListConfigsFunction, Powertools' event_handler package importing only its API Gateway resolvers"
+
+
+def _references(argv: list[str], env: dict[str, str], scratch: Path) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Two rows that say where the floor of this design lies. `benchmarks/bare_stack.py`, served the list's sample:
+    what Powertools, pydantic and one AWS call cost with none of the service. And the list again, its layer's
+    Powertools changed in one place (a copy, for this run only): `aws_lambda_powertools.event_handler`'s package
+    imports the API Gateway resolvers alone, not every resolver Powertools has (AppSync's imports asyncio)."""
+    bare = [*argv[:3], BARE_STACK, str(runtime.ROOT / "benchmarks" / "bare_stack.py"), "lambda_handler", argv[-1]]
+    copy = scratch / "trimmed"
+    shutil.copytree(BENCH_DIR / "layer" / "aws_lambda_powertools", copy / "aws_lambda_powertools")
+    (copy / "aws_lambda_powertools" / "event_handler" / "__init__.py").write_text(
+        "from aws_lambda_powertools.event_handler.api_gateway import (\n"
+        "    ALBResolver, APIGatewayHttpResolver, ApiGatewayResolver, APIGatewayRestResolver, CORSConfig, Response\n"
+        ")\n"
+    )
+    trimmed = env | {"PYTHONPATH": os.pathsep.join([str(runtime.SHARED), str(copy), env["PYTHONPATH"]])}
+    return [(BARE_STACK, bare, env), (TRIMMED, argv, trimmed)]
+
+
 def _calling_test(
     argv: list[str], env: dict[str, str], sample: Path, scratch: Path, base_urls: dict[str, str]
 ) -> tuple[str, list[str], dict[str, str]]:
@@ -469,7 +492,7 @@ def _time_to_ready(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     _out, err = proc.communicate(timeout=60)
     if not line.startswith("ready ") or proc.returncode:
-        raise RuntimeError(f"{argv[2]} failed: {err[-2000:]}")
+        raise RuntimeError(f"{argv[3]} failed: {err[-2000:]}")
     return elapsed, float(line.split()[1])
 
 
@@ -969,7 +992,11 @@ def report(results: dict[str, Any]) -> str:
             "Wall: spawn to first answer. CPU: the process's CPU time at its first answer (interpreter start "
             "included, moto's work in the parent excluded). Every process runs on the base interpreter with "
             "Lambda's path: the layer (our package and `shared/requirements.txt`, its own boto3 and botocore "
-            "included), then the runtime's. The floor is a fresh process that imports boto3, makes one client "
+            "included), then the runtime's; and without `site` (`-S`), whose start-up here runs a `.pth` file of "
+            "this machine's own (it imports certifi, about 55 ms, and with it pathlib, inspect and re) that no "
+            "Lambda runtime has: with it, both sides paid 55 ms more and the function found part of its standard "
+            "library already loaded, which put every ratio 0.03 to 0.08 lower. "
+            "The floor is a fresh process that imports boto3, makes one client "
             "and makes one call (a GetItem on the moto server). Runs are interleaved, floor then function, and "
             "each ratio is the median of the function's times over the median of the floors it was paired "
             "with. The last column is the 1.1 method on the same runs: the median over rounds of the function's "
@@ -977,7 +1004,11 @@ def report(results: dict[str, Any]) -> str:
             "Each function serves its sample event from `infra/events/`; the model test's sample is a "
             "switched-off action, so no provider is called; the row after it is a test that reads the platform "
             'key and calls a loopback stand-in of the provider. Rows marked "tracing on" run with Tracing=Active '
-            "(Powertools' Tracer and the X-Ray SDK, no daemon).",
+            "(Powertools' Tracer and the X-Ray SDK, no daemon). Two reference rows follow the list: "
+            "the stack alone (`benchmarks/bare_stack.py`: Powertools' HTTP API resolver with validation, its "
+            "Logger, one pydantic model and one GetItem, none of the service), and the list with its layer's "
+            "Powertools changed in one place for this run: its `event_handler` package imports only the API "
+            "Gateway resolvers, not all of them (the AppSync resolver imports asyncio).",
             "",
             "| function | wall ms | x floor | CPU ms | x floor | x floor, 1.1 method |",
             "|---|---|---|---|---|---|",
