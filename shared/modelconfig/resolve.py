@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from modelconfig import access, clock, keys
+from modelconfig import access, clock, instance, keys
 from modelconfig.access import Grants, KeySource
 from modelconfig.catalog import CATALOG, DISABLED
 from modelconfig.configs import merge
@@ -51,6 +51,7 @@ class _CachedSecret(NamedTuple):
 _secrets: OrderedDict[str, _CachedSecret] = OrderedDict()
 
 
+@instance.keeps
 def reset_cache() -> None:
     _secrets.clear()
 

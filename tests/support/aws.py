@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from infra import runtime
+from modelconfig import instance
 from modelconfig.settings import settings
 from modelconfig.storage import aws as aws_clients
 from modelconfig.storage import secrets
@@ -56,17 +56,10 @@ def attribute_handlers() -> None:
 
 
 def reset_caches() -> None:
-    """Every cache a cold start builds, emptied: the next request runs as a fresh instance's would."""
-    from modelconfig import resolve
-    from modelconfig.providers import egress
-
+    """Every cache a cold start builds, emptied: the next request runs as a fresh instance's would (the settings
+    too: tests change the environment)."""
     settings.cache_clear()
-    aws_clients.reset_clients()
-    secrets.reset_platform_cache()
-    resolve.reset_cache()
-    egress.reset_cache()
-    if "modelconfig.providers.client" in sys.modules:  # a fresh instance has no pooled provider connections
-        sys.modules["modelconfig.providers.client"]._client.cache_clear()
+    instance.forget()
 
 
 @dataclass

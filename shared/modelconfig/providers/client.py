@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import httpcore
 import httpx
 
+from modelconfig import instance
 from modelconfig.providers import egress
 from modelconfig.providers.wire import UnexpectedResponse, WireRequest
 
@@ -188,6 +189,13 @@ def _client(*, guarded: bool = False) -> httpx.Client:
         trust_env=False,
         headers={"user-agent": USER_AGENT},
     )
+
+
+@instance.keeps
+def reset_clients() -> None:
+    """Forget the provider clients and their pooled connections; the next request makes them again. The trust
+    store stays: it is the layer's CA bundle, read the same by every instance."""
+    _client.cache_clear()
 
 
 def call(request: WireRequest, provider: str, timeout_seconds: float) -> CallResult:

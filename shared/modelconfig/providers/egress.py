@@ -28,6 +28,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
+from modelconfig import instance
 from modelconfig.settings import settings
 
 if TYPE_CHECKING:
@@ -240,5 +241,6 @@ def recheck(base_url: str, timeout: float = 2.0) -> str | None:
     return error
 
 
+@instance.keeps
 def reset_cache() -> None:
     _verdicts.clear()

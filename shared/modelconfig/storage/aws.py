@@ -21,6 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from modelconfig import instance
 from modelconfig.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -90,9 +91,11 @@ def lambda_() -> LambdaClient:
     return client
 
 
+@instance.keeps
 def reset_clients() -> None:
-    """Forget this process's clients (tests and the local API switch endpoints). The session stays: it reads
-    region and endpoint from the environment for each new client."""
+    """Forget this process's clients, their pooled connections and the credentials they were made with (a restored
+    SnapStart instance, tests, the local API switching endpoints). The session stays: it reads region, endpoint and
+    credentials from the environment for each new client."""
     for factory in (dynamodb, secretsmanager, lambda_):
         factory.cache_clear()
 

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from modelconfig import instance
 from modelconfig.errors import AccessDenied, ServiceUnavailable
 from modelconfig.settings import settings
 from modelconfig.storage.aws import KEY_STORE, error_code, secretsmanager, unavailable_on_fault
@@ -220,6 +221,7 @@ def platform_keys() -> dict[str, str]:
     return _platform.keys
 
 
+@instance.keeps
 def reset_platform_cache() -> None:
     global _platform
     _platform = None
