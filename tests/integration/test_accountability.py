@@ -406,10 +406,9 @@ def test_the_template_gives_erasure_its_invoke_policy_outputs_and_alarms():
     doc = runtime.template()
     resources, outputs = doc["Resources"], doc["Outputs"]
     policy = resources["EraseUserInvokePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert policy == [
-        {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["EraseUserFunction", "Arn"]}}
-    ]
-    assert outputs["EraseUserFunctionArn"]["Value"] == {"Fn::GetAtt": ["EraseUserFunction", "Arn"]}
+    function, alias = {"Fn::GetAtt": ["EraseUserFunction", "Arn"]}, {"Ref": "EraseUserFunction.Alias"}
+    assert policy == [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": [function, alias]}]
+    assert outputs["EraseUserFunctionArn"]["Value"] == alias  # the published version: what SnapStart snapshots
     assert outputs["EraseUserInvokePolicyArn"]["Value"] == {"Ref": "EraseUserInvokePolicy"}
     dimension = resources["EraseUserErrorsAlarm"]["Properties"]["Dimensions"][0]
     assert dimension["Value"] == {"Ref": "EraseUserFunction"}

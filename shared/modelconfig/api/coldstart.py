@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import gc
+import random
+import sys
 from collections.abc import Callable
 from typing import Any
 
+from modelconfig import instance
 from modelconfig.observability import traced
 
 
@@ -22,6 +25,7 @@ def entry_point(handler: Callable[..., Any], *, rest_through_first_request: bool
     A function whose first request may run for minutes (the sweep) passes `rest_through_first_request=False`:
     its collector runs again from the start of that request."""
     gc.freeze()
+    _register_snapstart_hooks()
     serve = traced(handler)
     if not rest_through_first_request:
         gc.enable()
@@ -42,3 +46,38 @@ def entry_point(handler: Callable[..., Any], *, rest_through_first_request: bool
             gc.enable()
 
     return lambda_handler
+
+
+def _register_snapstart_hooks() -> None:
+    """With SnapStart on (the template's `SnapStart` parameter), Lambda snapshots an instance once its init is
+    done and starts later instances as copies of that memory. Lambda's Python runtimes ship the registry the
+    hooks go in; elsewhere (tests, `make run`) there is none, no snapshot, and nothing to register."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-untyped]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:
+        return
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
+
+
+def before_snapshot() -> None:
+    """Nothing learnt from the outside world goes into the snapshot: an init makes no AWS or provider call, so
+    this empties nothing today, and keeps it so. The SDK is imported and its session made, which every restored
+    instance would otherwise pay for on its first request; no client is made, so none holds the snapshot's
+    credentials or connections."""
+    instance.forget()
+    aws = sys.modules.get("modelconfig.storage.aws")  # imported by every function that calls AWS
+    if aws is not None:
+        aws.session()
+
+
+def after_restore() -> None:
+    """A restored instance is one of many copies of the same memory. It forgets what the copy holds (clients,
+    connections, cached keys, host verdicts: `modelconfig.instance`) and draws a new seed for Python's `random`,
+    whose sequence (the SDK's retry jitter) every copy would otherwise repeat. Ids come from `uuid4`, which reads
+    the kernel's random source on each call, not a seeded state."""
+    instance.forget()
+    random.seed()
