@@ -1,8 +1,8 @@
 """What a running instance learns from the outside world, and how it forgets it.
 
-An instance keeps what it read or opened for as long as it lives: the SDK's clients (their connections and the
-credentials they were made with), the platform's keys, resolve's cache of users' keys, the egress guard's verdicts
-on hosts, the provider clients (connections and TLS sessions). Each module that keeps such a thing registers how
+An instance keeps what it read or opened for as long as it lives: the SDK's clients and their connections, the
+platform's keys, resolve's cache of users' keys, the egress guard's verdicts on hosts, the provider clients and
+their connections. Each module that keeps such a thing registers how
 to empty it with `@keeps`; `forget()` empties all of them. A module not yet imported has kept nothing, so
 forgetting imports nothing.
 

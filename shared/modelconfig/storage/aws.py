@@ -93,9 +93,10 @@ def lambda_() -> LambdaClient:
 
 @instance.keeps
 def reset_clients() -> None:
-    """Forget this process's clients, their pooled connections and the credentials they were made with (a restored
-    SnapStart instance, tests, the local API switching endpoints). The session stays: it reads region, endpoint and
-    credentials from the environment for each new client."""
+    """Forget this process's clients and their pooled connections (a restored SnapStart instance, tests, the local
+    API switching endpoints). The session stays: it reads region and endpoint from the environment for each new
+    client, and resolves credentials once, at its first client; a SnapStart init makes none (see
+    `api.coldstart.before_snapshot`), so a snapshot's session holds no credentials."""
     for factory in (dynamodb, secretsmanager, lambda_):
         factory.cache_clear()
 
