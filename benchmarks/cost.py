@@ -302,18 +302,14 @@ def report(
     return lines
 
 
-SECONDS_PER_MONTH = 30 * 86_400
-
-
 def snapstart(list_total: float, init_seconds: float) -> list[str]:
     """SnapStart on paper: a cached snapshot per function version, all month; a charge per restore, against the
     init it replaces, billed as duration on an on-demand cold start."""
     P = PRICES
-    resources = runtime.template()["Resources"].values()
-    functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function"]
-    memory = [int(props.get("MemorySize", MEMORY_MB)) / 1024 for props in functions]
-    one = MEMORY_MB / 1024 * SECONDS_PER_MONTH * P["snapstart_cache_gb_second"]
-    stack = sum(gb * SECONDS_PER_MONTH * P["snapstart_cache_gb_second"] for gb in memory)
+    month_seconds = DAYS_PER_MONTH * 86_400  # the month the audit trail's storage is priced over
+    memory = [fn.memory_mb / 1024 for fn in runtime.functions()]
+    one = MEMORY_MB / 1024 * month_seconds * P["snapstart_cache_gb_second"]
+    stack = sum(gb * month_seconds * P["snapstart_cache_gb_second"] for gb in memory)
     restore = MEMORY_MB / 1024 * P["snapstart_restore_gb"]
     init = MEMORY_MB / 1024 * init_seconds * P["lambda_gb_second_arm64"]
     return [

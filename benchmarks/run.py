@@ -1147,8 +1147,10 @@ def report(results: dict[str, Any]) -> str:
         lines += ["## Hostile input", "", results["fuzz"], ""]
     if "cost" in results:
         priced, entry_bytes = results["cost"]
-        # What SnapStart's restore replaces: a cold start's init, as the median function of this run's bench.
-        cold = [wall for name, wall, *_rest in results.get("cold", [])[1:] if "," not in name]
+        # What SnapStart's restore replaces: a cold start's init, as the median function of this run's bench (its
+        # sample requests; not the floor, the reference rows or the variants).
+        functions = {fn.logical_id for fn in runtime.functions()}
+        cold = [wall for name, wall, *_rest in results.get("cold", []) if name in functions]
         lines += cost.report(priced, entry_bytes, init_seconds=statistics.median(cold) / 1000 if cold else 0.75)
     return "\n".join(lines)
 

@@ -65,6 +65,7 @@ class Function:
     code_uri: Path
     handler: str
     timeout: int
+    memory_mb: int
     environment: dict[str, str] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
 
@@ -138,6 +139,7 @@ def functions(refs: dict[str, str] | None = None) -> list[Function]:
                 code_uri=ROOT / props["CodeUri"],
                 handler=props["Handler"],
                 timeout=int(props.get("Timeout", global_fn.get("Timeout", 3))),
+                memory_mb=int(props.get("MemorySize", global_fn.get("MemorySize", 128))),
                 environment=env,
                 routes=routes,
             )
