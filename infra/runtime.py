@@ -183,14 +183,19 @@ def load_module(fn: Function) -> ModuleType:
     One process is one execution environment: Powertools keeps the current event on its router class, so a
     process must serve one event at a time, as Lambda does. Concurrency means processes (see tests/worker.py)."""
     if fn.source not in _modules:
-        name = f"lambda_fn_{fn.logical_id}"
-        spec = importlib.util.spec_from_file_location(name, fn.source)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        _modules[fn.source] = module
+        _modules[fn.source] = import_source(f"lambda_fn_{fn.logical_id}", fn.source)
     return _modules[fn.source]
+
+
+def import_source(name: str, source: Path) -> ModuleType:
+    """Import the module at `source` anew under `name`, as Lambda's runtime imports a handler's module (a new
+    instance's init; `load_module` keeps one per process)."""
+    spec = importlib.util.spec_from_file_location(name, source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 _served: set[str] = set()  # functions that have answered once in this process

@@ -5,7 +5,6 @@ the snapshot (a key, a client, a connection, a host verdict, a random sequence) 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import sys
@@ -27,11 +26,7 @@ def fresh_instance(logical_id: str) -> Callable[[dict[str, Any]], Any]:
     snapshot_restore_py.get_before_snapshot().clear()
     snapshot_restore_py.get_after_restore().clear()
     fn = runtime.function(logical_id)
-    spec = importlib.util.spec_from_file_location(f"snapstart_{logical_id}", fn.source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = runtime.import_source(f"snapstart_{logical_id}", fn.source)
     handler = getattr(module, fn.handler.rsplit(".", 1)[1])
     return lambda event: handler(event, runtime.Context(fn))
 
