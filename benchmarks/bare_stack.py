@@ -8,6 +8,7 @@ floor: what any route on this stack pays before a line of ours runs.
 
 import gc
 import os
+from functools import cache
 from typing import Any
 
 gc.disable()
@@ -18,20 +19,23 @@ from pydantic import BaseModel  # noqa: E402
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-_clients: dict[str, Any] = {}
 
 
 class Found(BaseModel):
     found: bool
 
 
+@cache
+def dynamodb() -> Any:
+    """Made on the first request, once, as the service's clients are (modelconfig/storage/aws.py)."""
+    import botocore.session
+
+    return botocore.session.get_session().create_client("dynamodb")
+
+
 @app.get("/api/model-configs")
 def read() -> Found:
-    if "dynamodb" not in _clients:
-        import botocore.session
-
-        _clients["dynamodb"] = botocore.session.get_session().create_client("dynamodb")
-    answer = _clients["dynamodb"].get_item(
+    answer = dynamodb().get_item(
         TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "USER#bare"}, "sk": {"S": "CONFIG#blueprint"}}
     )
     return Found(found="Item" in answer)
